@@ -1,0 +1,517 @@
+package websocket
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"time"
+	"unicode/utf8"
+)
+
+// The close state machine (RFC 6455 sections 5.5.1 and 7).
+//
+//	                      Close, or a protocol
+//	                      violation (fail):
+//	   ┌──────┐            send our close frame          ┌───────────┐
+//	   │ open │ ───────────────────────────────────────► │ closeSent │
+//	   └──────┘                                           └───────────┘
+//	     │   │  the peer's close frame:                    │  the peer's close frame:
+//	     │   │  send the echo                              │  close TCP (clean)
+//	     │   ▼                                             │  timeout, violation, I/O
+//	     │  ┌───────────────┐                              │  error, Terminate:
+//	     │  │ closeReceived │                              │  drop TCP
+//	     │  └───────────────┘                              ▼
+//	     │   │  echo sent: close TCP (clean)          ┌────────┐
+//	     │   └──────────────────────────────────────► │ closed │
+//	     │      echo failed, Terminate: drop TCP      └────────┘
+//	     └────────────────────────────────────────────────▲
+//	        Terminate, EOF, I/O error: drop TCP
+//
+// The server closes TCP first, as section 7.1.1 asks. "Close TCP" waits for
+// our close frame to be written; "drop TCP" does not. Where this simplifies
+// the RFC: after a protocol violation we send our close frame, half-close
+// TCP and discard what arrives until the peer closes its side or the close
+// timeout passes, instead of parsing the peer's answer (section 7.1.7 says
+// not to process it), so a failed connection is never "clean".
+
+// closeState is where a connection stands in the closing handshake.
+type closeState uint8
+
+const (
+	// stateOpen: no close frame either way. Connections begin here and move
+	// to closeSent, closeReceived or closed.
+	stateOpen closeState = iota
+	// stateCloseSent: our close frame is sent (or being sent); we read until
+	// the peer's arrives. Moves to closed.
+	stateCloseSent
+	// stateCloseReceived: the peer's close frame arrived first; our echo is
+	// being sent. Moves to closed.
+	stateCloseReceived
+	// stateClosed: TCP is closed or being closed. Terminal.
+	stateClosed
+)
+
+var closeStateNames = [...]string{"open", "closeSent", "closeReceived", "closed"}
+
+func (s closeState) String() string { return closeStateNames[s] }
+
+// closeEvent is what happened to a connection.
+type closeEvent uint8
+
+const (
+	evClose     closeEvent = iota // the application called Close
+	evFail                        // the peer broke the protocol
+	evPeerClose                   // a valid close frame arrived
+	evEchoSent                    // our answer to the peer's close frame was written
+	evTimeout                     // the close timeout passed
+	evAbort                       // Terminate, EOF, an I/O error, the end of a failure
+)
+
+var closeEventNames = [...]string{"close", "fail", "peerClose", "echoSent", "timeout", "abort"}
+
+func (e closeEvent) String() string { return closeEventNames[e] }
+
+// closeAction is what the goroutine that caused a transition must do next.
+type closeAction uint8
+
+const (
+	actNone      closeAction = iota // nothing: the event is stale or impossible here
+	actRefuse                       // Close: a close already started; report net.ErrClosed
+	actJoin                         // Close: the peer's close is being answered; wait for the end
+	actSendClose                    // send our close frame
+	actEcho                         // answer the peer's close frame
+	actCloseTCP                     // close TCP in order, once our close frame is out
+	actDropTCP                      // close TCP now
+)
+
+var closeActionNames = [...]string{"none", "refuse", "join", "sendClose", "echo", "closeTCP", "dropTCP"}
+
+func (a closeAction) String() string { return closeActionNames[a] }
+
+// transition is the whole state machine: the next state and the action for
+// an event. It is pure, and tested as a table.
+func transition(s closeState, ev closeEvent) (closeState, closeAction) {
+	switch s {
+	case stateOpen:
+		switch ev {
+		case evClose, evFail:
+			return stateCloseSent, actSendClose
+		case evPeerClose:
+			return stateCloseReceived, actEcho
+		case evAbort:
+			return stateClosed, actDropTCP
+		}
+	case stateCloseSent:
+		switch ev {
+		case evClose:
+			return s, actRefuse
+		case evPeerClose:
+			return stateClosed, actCloseTCP
+		case evFail, evTimeout, evAbort:
+			return stateClosed, actDropTCP
+		}
+	case stateCloseReceived:
+		switch ev {
+		case evClose:
+			return s, actJoin
+		case evEchoSent:
+			return stateClosed, actCloseTCP
+		case evTimeout, evAbort:
+			return stateClosed, actDropTCP
+		}
+	case stateClosed:
+		if ev == evClose {
+			return s, actRefuse
+		}
+	}
+	return s, actNone
+}
+
+// closeInfo is what an event carries into the record of how the
+// connection ends.
+type closeInfo struct {
+	code   StatusCode // evPeerClose: the peer's code (StatusNoStatusRcvd for none)
+	reason string     // evPeerClose: the peer's reason
+	cause  error      // evFail, evTimeout, evAbort: why
+	side   Side       // evAbort: who dropped the connection
+}
+
+// Side names an end of the connection.
+type Side uint8
+
+const (
+	// SideLocal is this end: the application's Close or Terminate, a
+	// violation the Conn detected, a timeout.
+	SideLocal Side = iota + 1
+	// SidePeer is the other end: its close frame came first, or it dropped
+	// TCP.
+	SidePeer
+)
+
+// String returns "local" or "peer".
+func (s Side) String() string {
+	switch s {
+	case SideLocal:
+		return "local"
+	case SidePeer:
+		return "peer"
+	}
+	return "none"
+}
+
+// CloseEvent tells how a connection ended, as a browser's CloseEvent does.
+type CloseEvent struct {
+	// Code is the code of the peer's close frame, StatusNoStatusRcvd when
+	// that frame had none, or StatusAbnormalClosure when none arrived.
+	Code StatusCode
+	// Reason is the reason of the peer's close frame.
+	Reason string
+	// WasClean reports whether both close frames were exchanged and TCP
+	// was closed in order, by this side.
+	WasClean bool
+	// Initiator is the side that started the end.
+	Initiator Side
+	// Err says why the end was not clean: ErrCloseTimeout, ErrTerminated,
+	// a protocol violation (ErrProtocol, ErrInvalidUTF8, ErrMessageTooBig)
+	// or an I/O error. It is nil when WasClean is true.
+	Err error
+}
+
+// step feeds an event to the state machine and records what it carries.
+// All close state changes go through it.
+func (c *Conn) step(ev closeEvent, info closeInfo) closeAction {
+	c.closeMu.Lock()
+	defer c.closeMu.Unlock()
+	from := c.state
+	next, act := transition(from, ev)
+	if act == actNone || act == actRefuse || act == actJoin {
+		return act
+	}
+	if from == stateOpen {
+		c.closing.Store(true)
+		c.initiator = SideLocal
+		if ev == evPeerClose || (ev == evAbort && info.side == SidePeer) {
+			c.initiator = SidePeer
+		}
+	}
+	if ev == evPeerClose {
+		c.peerClosed = true
+		c.peerCode, c.peerReason = info.code, info.reason
+	}
+	if c.cause == nil {
+		c.cause = info.cause
+	}
+	c.state = next
+	return act
+}
+
+// The performers of actions follow. Each runs in the goroutine whose event
+// produced the action, outside closeMu.
+
+// sendClose writes our close frame (an empty one for StatusNoStatusRcvd)
+// and reports the outcome to closeTCP through closeWritten. The write is
+// bounded by deadline, which also bounds any data frame that holds the
+// frame lock ahead of it.
+func (c *Conn) sendClose(code StatusCode, reason string, deadline time.Time) error {
+	defer close(c.closeWritten)
+	_ = c.stream.SetWriteDeadline(deadline)
+	var p [maxControlPayload]byte
+	n := 0
+	if code != StatusNoStatusRcvd {
+		binary.BigEndian.PutUint16(p[:], uint16(code))
+		n = 2 + copy(p[2:], reason)
+	}
+	err := c.writeControl(opClose, p[:n])
+	c.closeMu.Lock()
+	c.closeSendErr = err
+	c.closeMu.Unlock()
+	return err
+}
+
+// closeTCP ends the connection in order: once our close frame is written,
+// the server closes TCP first (section 7.1.1).
+func (c *Conn) closeTCP() {
+	<-c.closeWritten
+	c.finish(true)
+}
+
+// dropTCP ends the connection now.
+func (c *Conn) dropTCP() { c.finish(false) }
+
+// finish closes the stream, writes down how the connection ended and
+// closes done. It runs once, from the transition into closed.
+func (c *Conn) finish(orderly bool) {
+	_ = c.stream.Close()
+	c.closeMu.Lock()
+	ev := CloseEvent{
+		Code:      StatusAbnormalClosure,
+		Initiator: c.initiator,
+		Err:       c.cause,
+	}
+	if c.peerClosed {
+		ev.Code, ev.Reason = c.peerCode, c.peerReason
+	}
+	if ev.Err == nil && c.closeSendErr != nil {
+		ev.Err = fmt.Errorf("websocket: failed to send close frame: %w", c.closeSendErr)
+	}
+	ev.WasClean = orderly && ev.Err == nil
+	c.event = ev
+	c.closeMu.Unlock()
+	close(c.done)
+}
+
+// abort drops the connection because of cause, unless it has ended.
+func (c *Conn) abort(cause error, side Side) {
+	if c.step(evAbort, closeInfo{cause: cause, side: side}) == actDropTCP {
+		c.dropTCP()
+	}
+}
+
+// timeout drops a connection whose closing handshake ran out of time.
+func (c *Conn) timeout() {
+	if c.step(evTimeout, closeInfo{cause: ErrCloseTimeout}) == actDropTCP {
+		c.dropTCP()
+	}
+}
+
+// fail is the one place where a protocol violation by the peer becomes a
+// close code on the wire (section 7.1.7). The caller holds readLock.
+func (c *Conn) fail(pe *protocolError) {
+	switch c.step(evFail, closeInfo{cause: pe}) {
+	case actSendClose:
+		deadline := time.Now().Add(c.closeTimeout)
+		if c.sendClose(pe.code, pe.reason(), deadline) == nil {
+			c.linger(deadline)
+		}
+		c.abort(nil, SideLocal)
+	case actDropTCP:
+		c.dropTCP()
+	}
+}
+
+// linger half-closes TCP after a failure's close frame and discards what
+// arrives until the peer closes its side or the deadline passes. Closing
+// at once could reset the connection while the peer still sends, and a
+// reset can destroy our close frame before the peer reads it.
+func (c *Conn) linger(deadline time.Time) {
+	if c.stream.CloseWrite() != nil {
+		return
+	}
+	_ = c.stream.SetReadDeadline(deadline)
+	_, _ = io.Copy(io.Discard, c.br)
+}
+
+// handleCloseFrame acts on the peer's close frame; the read path calls it
+// holding readLock. It returns errPeerClosed once the connection has ended,
+// or the protocol error of an invalid frame.
+func (c *Conn) handleCloseFrame(payload []byte) error {
+	code, reason, err := parseClosePayload(payload)
+	if err != nil {
+		return err
+	}
+	switch c.step(evPeerClose, closeInfo{code: code, reason: reason}) {
+	case actEcho:
+		// [RFC6455 5.5.1]: "the endpoint typically echos the status code
+		// it received".
+		if err := c.sendClose(code, "", time.Now().Add(c.closeTimeout)); err != nil {
+			c.abort(err, SideLocal)
+		} else if c.step(evEchoSent, closeInfo{}) == actCloseTCP {
+			c.closeTCP()
+		}
+	case actCloseTCP:
+		c.closeTCP()
+	}
+	return errPeerClosed
+}
+
+// errPeerClosed tells the read path that a close frame ended the connection.
+var errPeerClosed = errors.New("websocket: peer closed")
+
+// readFailed is where every error of the read path ends up: it moves the
+// close state machine and returns what the reader gets. The caller holds
+// readLock.
+func (c *Conn) readFailed(err error) error {
+	var pe *protocolError
+	switch {
+	case err == errPeerClosed:
+	case errors.As(err, &pe):
+		c.fail(pe)
+	case errors.Is(err, os.ErrDeadlineExceeded) && c.closing.Load():
+		c.timeout() // the deadline of the closing handshake
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		c.abort(fmt.Errorf("websocket: read: %w", err), SideLocal)
+	default:
+		c.abort(fmt.Errorf("websocket: read: %w", err), SidePeer)
+	}
+	return c.terminalError()
+}
+
+// terminalError is what reads return once the connection has ended: the
+// peer's close, the violation we failed the connection for, or an abnormal
+// closure wrapping its cause.
+func (c *Conn) terminalError() error {
+	c.closeMu.Lock()
+	defer c.closeMu.Unlock()
+	if c.peerClosed {
+		return &CloseError{Code: c.peerCode, Reason: c.peerReason}
+	}
+	var pe *protocolError
+	if errors.As(c.cause, &pe) {
+		return c.cause
+	}
+	cause := c.cause
+	if cause == nil {
+		cause = net.ErrClosed
+	}
+	return &CloseError{Code: StatusAbnormalClosure, cause: cause}
+}
+
+// maxCloseReason is the longest close reason: a control frame carries 125
+// bytes, two of which are the code.
+const maxCloseReason = maxControlPayload - 2
+
+// Close runs the closing handshake (RFC 6455 section 7): it sends a close
+// frame with code and reason, stops data writes (they return an error
+// wrapping net.ErrClosed), waits for the peer's close frame, then closes
+// TCP. The wait is bounded by the Upgrader's CloseTimeout (5 s by default).
+//
+// If a goroutine is inside a read method when Close is called, that reader
+// goes on receiving the messages the peer sent before its close frame, then
+// a *CloseError. Otherwise Close reads and discards them itself, handing
+// over to a reader that arrives meanwhile.
+//
+// Close returns nil when the handshake completed, also when the peer's close
+// frame arrived first and Close joined its answer. It returns an error when
+// the handshake failed (ErrCloseTimeout, ErrTerminated, an I/O error);
+// TCP is closed anyway. It returns an error wrapping net.ErrClosed at once,
+// sending nothing, when a close had already started or the connection had
+// ended. Invalid arguments (a code that may not be sent, a reason over 123
+// bytes or not UTF-8) return an error and send nothing.
+//
+// Close may be called from any goroutine, concurrently with every method.
+func (c *Conn) Close(code StatusCode, reason string) error {
+	if !code.sendable() {
+		return fmt.Errorf("websocket: close code %v may not be sent", code)
+	}
+	if len(reason) > maxCloseReason {
+		return fmt.Errorf("websocket: close reason of %d bytes is longer than %d", len(reason), maxCloseReason)
+	}
+	if !utf8.ValidString(reason) {
+		return fmt.Errorf("websocket: close reason: %w", ErrInvalidUTF8)
+	}
+	switch c.step(evClose, closeInfo{}) {
+	case actRefuse:
+		return fmt.Errorf("websocket: close: %w", net.ErrClosed)
+	case actJoin:
+		<-c.done
+		return c.closeResult()
+	}
+	deadline := time.Now().Add(c.closeTimeout)
+	_ = c.stream.SetReadDeadline(deadline)
+	if err := c.sendClose(code, reason, deadline); err != nil {
+		c.abort(fmt.Errorf("websocket: failed to send close frame: %w", err), SideLocal)
+		return c.closeResult()
+	}
+	c.awaitPeerClose(deadline)
+	return c.closeResult()
+}
+
+// awaitPeerClose waits until the connection has ended or the deadline has
+// passed. While no application reader is inside a read method, it reads
+// and discards frames itself, one at a time, so that a reader that comes
+// takes over at the next frame.
+func (c *Conn) awaitPeerClose(deadline time.Time) {
+	timer := time.NewTimer(time.Until(deadline))
+	defer timer.Stop()
+	for {
+		if c.readers.Load() > 0 {
+			// The reader sees the close frame, or hits the read deadline.
+			select {
+			case <-c.done:
+			case <-timer.C:
+				c.timeout()
+			}
+			return
+		}
+		select {
+		case <-c.done:
+			return
+		case <-timer.C:
+			c.timeout()
+			return
+		case c.readLock <- struct{}{}:
+		}
+		if c.readers.Load() > 0 {
+			c.readLock.unlock()
+			continue
+		}
+		ended := c.discardFrame()
+		c.readLock.unlock()
+		if ended {
+			return
+		}
+	}
+}
+
+// closeResult is what Close returns once the connection has ended.
+func (c *Conn) closeResult() error {
+	<-c.done
+	ev := c.CloseEvent()
+	if ev.WasClean {
+		return nil
+	}
+	return fmt.Errorf("websocket: closing handshake did not complete: %w", ev.Err)
+}
+
+// Terminate drops the connection at once, without a close frame: for a
+// peer that misbehaves or stopped answering. Blocked reads and writes
+// return promptly, a Close in progress returns ErrTerminated, and the
+// connection ends with StatusAbnormalClosure, as a browser reports it.
+//
+// Terminate returns nil when it ended the connection, and an error wrapping
+// net.ErrClosed when the connection had already ended. It may be called
+// from any goroutine, at any time, any number of times.
+func (c *Conn) Terminate() error {
+	if c.step(evAbort, closeInfo{cause: ErrTerminated, side: SideLocal}) == actDropTCP {
+		c.dropTCP()
+		return nil
+	}
+	// The state machine has ended the connection, but an orderly close may
+	// still be waiting for our close frame to go out: cut that short.
+	_ = c.stream.Close()
+	return fmt.Errorf("websocket: terminate: %w", net.ErrClosed)
+}
+
+// Done returns a channel that is closed when the connection has ended:
+// TCP is closed and the Conn holds no goroutine or timer.
+func (c *Conn) Done() <-chan struct{} { return c.done }
+
+// CloseEvent tells how the connection ended. It is the zero CloseEvent
+// until Done is closed. Safe from any goroutine.
+func (c *Conn) CloseEvent() CloseEvent {
+	c.closeMu.Lock()
+	defer c.closeMu.Unlock()
+	return c.event
+}
+
+// parseClosePayload decodes a close frame's body (section 5.5.1): empty,
+// or a code that may be on the wire followed by a UTF-8 reason.
+func parseClosePayload(p []byte) (StatusCode, string, error) {
+	switch {
+	case len(p) == 0:
+		return StatusNoStatusRcvd, "", nil
+	case len(p) == 1:
+		return 0, "", protocolErrorf(StatusProtocolError, "close frame of 1 byte")
+	}
+	code := StatusCode(binary.BigEndian.Uint16(p))
+	if !code.sendable() {
+		return 0, "", protocolErrorf(StatusProtocolError, "close code %d may not be sent", uint16(code))
+	}
+	if !validUTF8(p[2:]) {
+		return 0, "", protocolErrorf(StatusInvalidFramePayloadData, "close reason is not UTF-8")
+	}
+	return code, string(p[2:]), nil
+}

@@ -1,0 +1,256 @@
+package websocket
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// MessageType is the type of a data message (RFC 6455 section 5.6).
+type MessageType int
+
+const (
+	// TextMessage is UTF-8 text.
+	TextMessage MessageType = 1
+	// BinaryMessage is arbitrary bytes.
+	BinaryMessage MessageType = 2
+)
+
+// String returns "text" or "binary".
+func (t MessageType) String() string {
+	switch t {
+	case TextMessage:
+		return "text"
+	case BinaryMessage:
+		return "binary"
+	}
+	return fmt.Sprintf("MessageType(%d)", int(t))
+}
+
+// opcode returns the frame opcode of t, or an error for an invalid type.
+func (t MessageType) opcode() (opcode, error) {
+	switch t {
+	case TextMessage:
+		return opText, nil
+	case BinaryMessage:
+		return opBinary, nil
+	}
+	return 0, fmt.Errorf("websocket: invalid message type %d", int(t))
+}
+
+// Defaults for the zero Upgrader.
+const (
+	defaultReadLimit    = 1 << 20
+	defaultCloseTimeout = 5 * time.Second
+	defaultBufferSize   = 4096
+)
+
+// Conn is a WebSocket connection, made by Upgrader.Upgrade.
+//
+// Concurrency: one goroutine at a time may read (NextReader, ReadMessage
+// and the readers they return); a second one waits for the first. Any
+// number of goroutines may write (WriteMessage, NextWriter): each message
+// goes out whole, never interleaved with another. Close, Terminate, Ping,
+// the deadline setters and the accessors are safe from any goroutine,
+// concurrently with everything else.
+type Conn struct {
+	noCopy noCopy
+
+	stream       stream
+	role         role
+	subprotocol  string
+	closeTimeout time.Duration
+	readLimit    atomic.Int64
+
+	// Read state. readLock is held by the goroutine reading frames: an
+	// application reader, or Close draining; readers counts the
+	// application's goroutines inside a read method, holding readLock or
+	// waiting for it.
+	readLock chanLock
+	readers  atomic.Int32
+	br       *bufio.Reader           // guarded by readLock
+	rd       readState               // guarded by readLock
+	ctrl     [maxControlPayload]byte // guarded by readLock
+
+	// Write state. msgLock is held for a whole data message, frameLock for
+	// one frame, so that control frames can go out between the fragments
+	// of a message.
+	msgLock     chanLock
+	frameLock   chanLock
+	wbuf        []byte // guarded by msgLock; maxHeaderSize of headroom, then payload
+	writeBroken bool   // guarded by frameLock: a failed write left a frame half sent
+
+	pingMu sync.Mutex
+	pings  []*pingWaiter // guarded by pingMu
+
+	// Close state: see close.go. closeMu guards the fields below it;
+	// closing turns true with the first move out of stateOpen.
+	closing      atomic.Bool
+	closeWritten chan struct{} // closed once our close frame was written or failed
+	done         chan struct{} // closed when the connection has ended
+	closeMu      sync.Mutex
+	state        closeState
+	initiator    Side
+	peerClosed   bool // the peer's close frame arrived
+	peerCode     StatusCode
+	peerReason   string
+	cause        error // the first reason the end is not clean
+	closeSendErr error
+	event        CloseEvent // set when done is closed
+}
+
+// connConfig is what a Conn takes from its Upgrader.
+type connConfig struct {
+	role            role
+	subprotocol     string
+	readLimit       int64
+	closeTimeout    time.Duration
+	readBufferSize  int
+	writeBufferSize int
+}
+
+func newConn(s stream, cfg connConfig) *Conn {
+	c := &Conn{
+		stream:       s,
+		role:         cfg.role,
+		subprotocol:  cfg.subprotocol,
+		closeTimeout: cfg.closeTimeout,
+		readLock:     make(chanLock, 1),
+		br:           bufio.NewReaderSize(s, cfg.readBufferSize),
+		msgLock:      make(chanLock, 1),
+		frameLock:    make(chanLock, 1),
+		wbuf:         make([]byte, maxHeaderSize+cfg.writeBufferSize),
+		closeWritten: make(chan struct{}),
+		done:         make(chan struct{}),
+	}
+	c.readLimit.Store(cfg.readLimit)
+	return c
+}
+
+// Subprotocol returns the subprotocol chosen in the opening handshake, or
+// "" for none. Safe from any goroutine.
+func (c *Conn) Subprotocol() string { return c.subprotocol }
+
+// RemoteAddr returns the peer's network address. Safe from any goroutine.
+func (c *Conn) RemoteAddr() net.Addr { return c.stream.RemoteAddr() }
+
+// LocalAddr returns the local network address. Safe from any goroutine.
+func (c *Conn) LocalAddr() net.Addr { return c.stream.LocalAddr() }
+
+// SetReadLimit sets the largest message, in bytes, that the peer may send;
+// a larger one fails the connection with StatusMessageTooBig before its
+// payload is read. Zero or less means no limit. Safe from any goroutine;
+// it applies from the next frame on.
+func (c *Conn) SetReadLimit(limit int64) { c.readLimit.Store(limit) }
+
+// SetReadDeadline sets when blocked and future reads fail; a read that
+// fails this way ends the connection with StatusAbnormalClosure. The zero
+// time means no deadline. Once the closing handshake has started, the close
+// timeout rules and this call does nothing. Safe from any goroutine.
+func (c *Conn) SetReadDeadline(t time.Time) error {
+	if c.closing.Load() {
+		return nil
+	}
+	return c.stream.SetReadDeadline(t)
+}
+
+// SetWriteDeadline sets when blocked and future writes fail; a write that
+// fails this way leaves a frame half sent, so it ends the connection. The
+// zero time means no deadline. Once the closing handshake has started, the
+// close timeout rules and this call does nothing. Safe from any goroutine.
+func (c *Conn) SetWriteDeadline(t time.Time) error {
+	if c.closing.Load() {
+		return nil
+	}
+	return c.stream.SetWriteDeadline(t)
+}
+
+// pingWaiter is a Ping waiting for its pong.
+type pingWaiter struct {
+	payload string
+	pong    chan struct{}
+}
+
+// Ping sends a ping frame with payload (at most 125 bytes) and waits until a
+// pong with the same payload arrives, ctx ends, or the connection ends.
+// Pongs are read by the read methods, so some goroutine must be reading.
+// Safe from any goroutine; concurrent pings are told apart by payload.
+func (c *Conn) Ping(ctx context.Context, payload []byte) error {
+	if len(payload) > maxControlPayload {
+		return fmt.Errorf("websocket: ping payload of %d bytes is longer than %d", len(payload), maxControlPayload)
+	}
+	w := &pingWaiter{payload: string(payload), pong: make(chan struct{})}
+	c.pingMu.Lock()
+	c.pings = append(c.pings, w)
+	c.pingMu.Unlock()
+	defer c.forgetPing(w)
+	if err := c.writeControl(opPing, payload); err != nil {
+		return err
+	}
+	select {
+	case <-w.pong:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("websocket: ping: %w", ctx.Err())
+	case <-c.done:
+		return fmt.Errorf("websocket: ping: %w", c.terminalError())
+	}
+}
+
+func (c *Conn) forgetPing(w *pingWaiter) {
+	c.pingMu.Lock()
+	defer c.pingMu.Unlock()
+	for i, p := range c.pings {
+		if p == w {
+			c.pings = append(c.pings[:i], c.pings[i+1:]...)
+			return
+		}
+	}
+}
+
+// gotPong wakes the pings whose payload the pong carries.
+func (c *Conn) gotPong(payload []byte) {
+	c.pingMu.Lock()
+	defer c.pingMu.Unlock()
+	kept := c.pings[:0]
+	for _, w := range c.pings {
+		if w.payload == string(payload) {
+			close(w.pong)
+		} else {
+			kept = append(kept, w)
+		}
+	}
+	c.pings = kept
+}
+
+// chanLock is a mutex that a waiter can give up on when the connection
+// ends. It is a channel so that blocking on it is durable for
+// testing/synctest.
+type chanLock chan struct{}
+
+// lock takes the lock, or returns false once abort is closed.
+func (l chanLock) lock(abort <-chan struct{}) bool {
+	select {
+	case <-abort:
+		return false
+	default:
+	}
+	select {
+	case l <- struct{}{}:
+		return true
+	case <-abort:
+		return false
+	}
+}
+
+func (l chanLock) unlock() { <-l }
+
+// noCopy makes go vet report a Conn copied by value.
+type noCopy struct{}
+
+func (*noCopy) Lock()   {}
+func (*noCopy) Unlock() {}

@@ -1,0 +1,34 @@
+// Package websocket is an RFC 6455 WebSocket server whose connections end
+// the way the RFC says they should.
+//
+// An [Upgrader] turns an HTTP request into a [Conn]. A Conn reads messages
+// with [Conn.ReadMessage] or [Conn.NextReader] and writes them with
+// [Conn.WriteMessage] or [Conn.NextWriter]; pings from the peer are
+// answered on their own.
+//
+// # Ending a connection
+//
+// [Conn.Close] runs the closing handshake: it sends a close frame with a
+// code and reason, keeps reading until the peer's close frame arrives (a
+// reader still gets the messages sent before it), then closes TCP, server
+// first. The peer sees the code and reason, and a browser reports
+// wasClean true. The wait is bounded by [Upgrader.CloseTimeout].
+//
+// [Conn.Terminate] drops TCP at once, without a close frame, for a peer
+// that misbehaves or stopped answering; the peer sees 1006.
+//
+// When the peer closes first, its close frame is answered with the same
+// code and the server closes TCP; the reader gets a [*CloseError] with the
+// peer's code and reason. A peer that breaks the protocol gets the matching
+// code (1002, 1007, 1009) before TCP is closed, and the reader an error
+// wrapping [ErrProtocol], [ErrInvalidUTF8] or [ErrMessageTooBig]. However
+// the connection ends, [Conn.Done] is closed and [Conn.CloseEvent] tells
+// how, as a browser's CloseEvent does.
+//
+// # Concurrency
+//
+// One goroutine at a time may read; any number may write, and each message
+// goes out whole. Close, Terminate, Ping, the deadline setters and the
+// accessors are safe from any goroutine. The package starts no goroutine:
+// a Conn's work runs in the calls of its user.
+package websocket

@@ -1,0 +1,106 @@
+package websocket
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Sentinel errors. Errors the package returns wrap them with context, so
+// test with errors.Is. Use after close is reported with net.ErrClosed.
+var (
+	// ErrProtocol: the peer broke RFC 6455; the connection was failed
+	// with StatusProtocolError.
+	ErrProtocol = errors.New("websocket: protocol violation by the peer")
+	// ErrInvalidUTF8: a text message or close reason was not valid UTF-8.
+	// From the peer it fails the connection with
+	// StatusInvalidFramePayloadData; from the application it is refused.
+	ErrInvalidUTF8 = errors.New("websocket: invalid UTF-8 in text")
+	// ErrMessageTooBig: the peer's message exceeded the read limit; the
+	// connection was failed with StatusMessageTooBig.
+	ErrMessageTooBig = errors.New("websocket: message exceeds the read limit")
+	// ErrCloseTimeout: the peer did not answer a close frame within the
+	// close timeout; the connection was dropped.
+	ErrCloseTimeout = errors.New("websocket: closing handshake timed out")
+	// ErrTerminated: the connection was dropped by Terminate.
+	ErrTerminated = errors.New("websocket: connection terminated")
+	// ErrBadHandshake: an upgrade request was refused; the client got an
+	// HTTP error status.
+	ErrBadHandshake = errors.New("websocket: bad handshake")
+)
+
+// CloseError is what reads return once the connection has ended: the code
+// and reason of the peer's close frame, StatusNoStatusRcvd for a close frame
+// without a code, or StatusAbnormalClosure when no close frame arrived (the
+// peer dropped TCP, Terminate, a timeout). In that last case it wraps the
+// cause, for errors.Is.
+type CloseError struct {
+	Code   StatusCode
+	Reason string
+
+	cause error
+}
+
+// Error describes the close, such as
+// `websocket: closed by peer: 1001 (going away) "bye"`.
+func (e *CloseError) Error() string {
+	s := "websocket: closed: " + e.Code.String()
+	if e.Reason != "" {
+		s += fmt.Sprintf(" %q", e.Reason)
+	}
+	if e.cause != nil {
+		s += ": " + e.cause.Error()
+	}
+	return s
+}
+
+// Unwrap returns the cause of an abnormal closure, or nil.
+func (e *CloseError) Unwrap() error { return e.cause }
+
+// CloseStatus returns the code of the *CloseError in err's chain, or 0 when
+// there is none (err is nil or is not about a closed connection).
+func CloseStatus(err error) StatusCode {
+	var ce *CloseError
+	if errors.As(err, &ce) {
+		return ce.Code
+	}
+	return 0
+}
+
+// protocolError is a violation of RFC 6455 by the peer, found by the codec
+// or the read path. It carries the close code the connection is failed
+// with; the close state machine's fail is the one place that acts on it.
+type protocolError struct {
+	code StatusCode
+	msg  string
+}
+
+func protocolErrorf(code StatusCode, format string, args ...any) *protocolError {
+	return &protocolError{code: code, msg: fmt.Sprintf(format, args...)}
+}
+
+func (e *protocolError) Error() string {
+	return e.Unwrap().Error() + ": " + e.msg
+}
+
+// Unwrap returns the sentinel matching the close code.
+func (e *protocolError) Unwrap() error {
+	switch e.code {
+	case StatusInvalidFramePayloadData:
+		return ErrInvalidUTF8
+	case StatusMessageTooBig:
+		return ErrMessageTooBig
+	}
+	return ErrProtocol
+}
+
+// reason is the short fixed text sent in the close frame: internal detail
+// stays out of the wire, and the text always fits in 123 bytes.
+func (e *protocolError) reason() string {
+	switch e.code {
+	case StatusInvalidFramePayloadData:
+		return "invalid UTF-8"
+	case StatusMessageTooBig:
+		return "message too big"
+	}
+	return "protocol error"
+}

@@ -1,0 +1,246 @@
+package websocket
+
+import (
+	"bytes"
+	"crypto/sha1"
+	"encoding/base64"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"golang.org/x/net/http/httpguts"
+)
+
+// Upgrader upgrades HTTP requests to WebSocket connections (RFC 6455
+// section 4.2). Its zero value is ready to use, with the defaults given
+// below. Upgrade only reads its fields, so one Upgrader may serve any
+// number of goroutines; change it only while it serves none.
+type Upgrader struct {
+	// Subprotocols lists the subprotocols the server speaks, most
+	// preferred first. The first one the client also offers is chosen;
+	// none is chosen when they share none.
+	Subprotocols []string
+
+	// CheckOrigin decides whether a request's Origin may connect. Nil
+	// refuses a request whose Origin header is present and names a host
+	// other than the request's Host (a cross-origin browser page), with
+	// HTTP 403. Non-browser clients usually send no Origin.
+	CheckOrigin func(r *http.Request) bool
+
+	// ReadLimit is the largest message, in bytes, the peer may send
+	// (1 MiB when zero; no limit when negative). Larger messages fail the
+	// connection with StatusMessageTooBig.
+	ReadLimit int64
+
+	// CloseTimeout bounds the closing handshake: how long Close waits for
+	// the peer's close frame, and how long writing a close frame may take
+	// (5 s when zero).
+	CloseTimeout time.Duration
+
+	// ReadBufferSize and WriteBufferSize are the sizes, in bytes, of the
+	// connection's read and write buffers (4096 when zero).
+	ReadBufferSize  int
+	WriteBufferSize int
+}
+
+// acceptGUID is the GUID of RFC 6455 section 1.3.
+const acceptGUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+
+// handshakeError is an upgrade request refused with an HTTP status.
+type handshakeError struct {
+	status int
+	header http.Header // extra response headers, such as Allow
+	msg    string
+}
+
+func (e *handshakeError) Error() string {
+	return fmt.Sprintf("%s: %s (HTTP %d)", ErrBadHandshake, e.msg, e.status)
+}
+
+func (e *handshakeError) Unwrap() error { return ErrBadHandshake }
+
+func refuse(status int, msg string) *handshakeError {
+	return &handshakeError{status: status, msg: msg}
+}
+
+// Upgrade upgrades the HTTP/1.1 request r to a WebSocket connection.
+// responseHeader may add headers, such as Set-Cookie, to the 101 response;
+// the handshake's own headers are set by Upgrade and override any there.
+//
+// A request that is not a valid WebSocket handshake is answered with an
+// HTTP error (405, 400, 426 or 403) and Upgrade returns an error wrapping
+// ErrBadHandshake that says why; the application must not write to w
+// after any error. Bytes the client sent behind its request are the first
+// the Conn reads. Safe from any number of goroutines.
+func (u *Upgrader) Upgrade(w http.ResponseWriter, r *http.Request, responseHeader http.Header) (*Conn, error) {
+	if w == nil || r == nil {
+		return nil, fmt.Errorf("%w: nil ResponseWriter or Request", ErrBadHandshake)
+	}
+	if u == nil {
+		u = &Upgrader{}
+	}
+	key, subprotocol, herr := u.checkRequest(r)
+	if herr != nil {
+		for k, v := range herr.header {
+			w.Header()[k] = v
+		}
+		http.Error(w, herr.msg, herr.status)
+		return nil, herr
+	}
+
+	netConn, brw, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		http.Error(w, "websocket: cannot take over the connection", http.StatusInternalServerError)
+		return nil, fmt.Errorf("websocket: failed to hijack the connection: %w", err)
+	}
+	s := &netStream{Conn: netConn}
+	if n := brw.Reader.Buffered(); n > 0 {
+		b, _ := brw.Reader.Peek(n)
+		s.pending = bytes.Clone(b)
+	}
+
+	cfg := u.config(subprotocol)
+	resp := buildResponse(key, subprotocol, responseHeader)
+	_ = netConn.SetWriteDeadline(time.Now().Add(cfg.closeTimeout))
+	if _, err := netConn.Write(resp); err != nil {
+		netConn.Close()
+		return nil, fmt.Errorf("websocket: failed to write the handshake response: %w", err)
+	}
+	_ = netConn.SetWriteDeadline(time.Time{})
+	return newConn(s, cfg), nil
+}
+
+// checkRequest applies the rules of RFC 6455 section 4.2.1 and returns the
+// client's key and the chosen subprotocol.
+func (u *Upgrader) checkRequest(r *http.Request) (key, subprotocol string, err *handshakeError) {
+	if r.Method != http.MethodGet {
+		e := refuse(http.StatusMethodNotAllowed, "websocket: the handshake must be a GET request")
+		e.header = http.Header{"Allow": {http.MethodGet}}
+		return "", "", e
+	}
+	if r.ProtoMajor != 1 {
+		return "", "", refuse(http.StatusBadRequest, "websocket: the handshake must be an HTTP/1.1 request")
+	}
+	if !httpguts.HeaderValuesContainsToken(r.Header["Upgrade"], "websocket") {
+		return "", "", refuse(http.StatusBadRequest, "websocket: the Upgrade header does not name websocket")
+	}
+	if !httpguts.HeaderValuesContainsToken(r.Header["Connection"], "upgrade") {
+		return "", "", refuse(http.StatusBadRequest, "websocket: the Connection header does not name upgrade")
+	}
+	if v := r.Header.Values("Sec-Websocket-Version"); len(v) != 1 || strings.TrimSpace(v[0]) != "13" {
+		e := refuse(http.StatusUpgradeRequired, "websocket: unsupported Sec-WebSocket-Version, want 13")
+		e.header = http.Header{"Sec-Websocket-Version": {"13"}}
+		return "", "", e
+	}
+	keys := r.Header.Values("Sec-Websocket-Key")
+	if len(keys) != 1 {
+		return "", "", refuse(http.StatusBadRequest, "websocket: want one Sec-WebSocket-Key header")
+	}
+	key = strings.TrimSpace(keys[0])
+	if raw, err := base64.StdEncoding.DecodeString(key); err != nil || len(raw) != 16 {
+		return "", "", refuse(http.StatusBadRequest, "websocket: Sec-WebSocket-Key is not 16 bytes in base64")
+	}
+	checkOrigin := u.CheckOrigin
+	if checkOrigin == nil {
+		checkOrigin = sameOrigin
+	}
+	if !checkOrigin(r) {
+		return "", "", refuse(http.StatusForbidden, "websocket: origin not allowed")
+	}
+	return key, u.chooseSubprotocol(r), nil
+}
+
+// sameOrigin accepts a request without an Origin header, or one whose
+// Origin names the host the request was sent to.
+func sameOrigin(r *http.Request) bool {
+	origin := r.Header.Values("Origin")
+	if len(origin) == 0 {
+		return true
+	}
+	u, err := url.Parse(origin[0])
+	if err != nil || len(origin) > 1 {
+		return false
+	}
+	return strings.EqualFold(u.Host, r.Host)
+}
+
+// chooseSubprotocol returns the first of u.Subprotocols the client offers.
+func (u *Upgrader) chooseSubprotocol(r *http.Request) string {
+	offered := r.Header.Values("Sec-Websocket-Protocol")
+	for _, want := range u.Subprotocols {
+		for _, line := range offered {
+			for _, p := range strings.Split(line, ",") {
+				if strings.TrimSpace(p) == want {
+					return want
+				}
+			}
+		}
+	}
+	return ""
+}
+
+// config resolves the Upgrader's defaults.
+func (u *Upgrader) config(subprotocol string) connConfig {
+	cfg := connConfig{
+		role:            roleServer,
+		subprotocol:     subprotocol,
+		readLimit:       u.ReadLimit,
+		closeTimeout:    u.CloseTimeout,
+		readBufferSize:  u.ReadBufferSize,
+		writeBufferSize: u.WriteBufferSize,
+	}
+	if cfg.readLimit == 0 {
+		cfg.readLimit = defaultReadLimit
+	}
+	if cfg.closeTimeout <= 0 {
+		cfg.closeTimeout = defaultCloseTimeout
+	}
+	if cfg.readBufferSize <= 0 {
+		cfg.readBufferSize = defaultBufferSize
+	}
+	if cfg.writeBufferSize <= 0 {
+		cfg.writeBufferSize = defaultBufferSize
+	}
+	return cfg
+}
+
+// handshakeHeaders are the response headers Upgrade sets itself.
+var handshakeHeaders = map[string]bool{
+	"Upgrade":                  true,
+	"Connection":               true,
+	"Sec-Websocket-Accept":     true,
+	"Sec-Websocket-Protocol":   true,
+	"Sec-Websocket-Extensions": true,
+}
+
+// buildResponse writes the 101 response. Headers from extra that are not
+// valid HTTP are left out rather than let them split the response.
+func buildResponse(key, subprotocol string, extra http.Header) []byte {
+	var b bytes.Buffer
+	b.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ")
+	b.WriteString(acceptKey(key))
+	b.WriteString("\r\n")
+	if subprotocol != "" {
+		b.WriteString("Sec-WebSocket-Protocol: " + subprotocol + "\r\n")
+	}
+	for k, vs := range extra {
+		if handshakeHeaders[http.CanonicalHeaderKey(k)] || !httpguts.ValidHeaderFieldName(k) {
+			continue
+		}
+		for _, v := range vs {
+			if httpguts.ValidHeaderFieldValue(v) {
+				b.WriteString(k + ": " + v + "\r\n")
+			}
+		}
+	}
+	b.WriteString("\r\n")
+	return b.Bytes()
+}
+
+// acceptKey computes Sec-WebSocket-Accept for a client's key.
+func acceptKey(key string) string {
+	h := sha1.Sum([]byte(key + acceptGUID))
+	return base64.StdEncoding.EncodeToString(h[:])
+}

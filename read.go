@@ -1,0 +1,300 @@
+package websocket
+
+import (
+	"fmt"
+	"io"
+	"net"
+)
+
+// readState is where the read path stands in the frame and message being
+// read. It is guarded by Conn.readLock.
+type readState struct {
+	// The data frame being read.
+	remaining int64 // payload bytes not read yet
+	masked    bool
+	maskKey   [4]byte
+	maskPos   int
+
+	// The message being read.
+	fragmented bool // the last data frame was not final: a continuation must follow
+	msgType    MessageType
+	msgSize    int64 // payload bytes announced so far, for the read limit
+	utf8       utf8Validator
+	gen        uint64 // counts messages, so that a reader of an older one is refused
+	discarded  bool   // Close drained part of this message
+}
+
+// messageDone reports whether the current message has been read whole.
+func (rd *readState) messageDone() bool { return rd.remaining == 0 && !rd.fragmented }
+
+// nextFrame reads one frame header and, for a control frame, its payload,
+// which it acts on. It reports whether a data frame's payload is now
+// ready to read. The caller holds readLock.
+func (c *Conn) nextFrame() (data bool, err error) {
+	h, err := readHeader(c.br)
+	if err != nil {
+		return false, err
+	}
+	if err := checkHeader(h, c.role, 0); err != nil {
+		return false, err
+	}
+	if h.op.isControl() {
+		return false, c.handleControl(h)
+	}
+	rd := &c.rd
+	if h.op == opContinuation {
+		if !rd.fragmented {
+			return false, protocolErrorf(StatusProtocolError, "continuation frame with no message to continue")
+		}
+	} else {
+		if rd.fragmented {
+			return false, protocolErrorf(StatusProtocolError, "new message inside a fragmented message")
+		}
+		rd.msgType = MessageType(h.op)
+		rd.msgSize = 0
+		rd.utf8 = utf8Validator{}
+		rd.gen++
+		rd.discarded = false
+	}
+	// The limit is checked on the announced length, before any of the
+	// payload is read: a header claiming 2^62 bytes allocates nothing.
+	if limit := c.readLimit.Load(); limit > 0 && h.length > limit-rd.msgSize {
+		return false, protocolErrorf(StatusMessageTooBig, "message of over %d bytes exceeds the read limit", limit)
+	}
+	rd.msgSize += h.length
+	rd.remaining = h.length
+	rd.masked, rd.maskKey, rd.maskPos = h.masked, h.maskKey, 0
+	rd.fragmented = !h.fin
+	if rd.messageDone() && rd.msgType == TextMessage && !rd.utf8.complete() {
+		return false, protocolErrorf(StatusInvalidFramePayloadData, "text message ends inside a character")
+	}
+	return true, nil
+}
+
+// handleControl reads a control frame's payload and acts on it.
+func (c *Conn) handleControl(h header) error {
+	p := c.ctrl[:h.length]
+	if _, err := io.ReadFull(c.br, p); err != nil {
+		return unexpectedEOF(err, 1)
+	}
+	if h.masked {
+		mask(h.maskKey, 0, p)
+	}
+	switch h.op {
+	case opPing:
+		// [RFC6455 5.5.2]: answered "as soon as is practical", also
+		// between the fragments of a message. Once our close frame is out
+		// nothing more may be sent, and writeControl refuses.
+		_ = c.writeControl(opPong, p)
+	case opPong:
+		c.gotPong(p)
+	case opClose:
+		return c.handleCloseFrame(p)
+	}
+	return nil
+}
+
+// readPayload reads the current data frame's payload into p, unmasks it
+// and checks it. The caller holds readLock and c.rd.remaining > 0.
+func (c *Conn) readPayload(p []byte) (int, error) {
+	rd := &c.rd
+	if int64(len(p)) > rd.remaining {
+		p = p[:rd.remaining]
+	}
+	n, err := c.br.Read(p)
+	if n > 0 {
+		if rd.masked {
+			rd.maskPos = mask(rd.maskKey, rd.maskPos, p[:n])
+		}
+		rd.remaining -= int64(n)
+		if rd.msgType == TextMessage {
+			// [RFC6455 8.1]: fail "as soon as" invalid UTF-8 is seen, not
+			// at the end of the message.
+			if !rd.utf8.feed(p[:n]) {
+				return 0, protocolErrorf(StatusInvalidFramePayloadData, "text message is not UTF-8")
+			}
+			if rd.messageDone() && !rd.utf8.complete() {
+				return 0, protocolErrorf(StatusInvalidFramePayloadData, "text message ends inside a character")
+			}
+		}
+	}
+	if err == io.EOF {
+		err = io.ErrUnexpectedEOF
+	}
+	return n, err
+}
+
+// skipFrame discards the rest of the current data frame's payload, or reads
+// the next frame when there is none. The caller holds readLock.
+func (c *Conn) skipFrame() error {
+	rd := &c.rd
+	if rd.remaining == 0 {
+		_, err := c.nextFrame()
+		return err
+	}
+	n := rd.remaining
+	if n > 1<<30 {
+		n = 1 << 30
+	}
+	discarded, err := c.br.Discard(int(n))
+	rd.remaining -= int64(discarded)
+	if err == io.EOF {
+		err = io.ErrUnexpectedEOF
+	}
+	return err
+}
+
+// discardFrame is Close's step of reading while nobody else does: it
+// discards one frame's worth and reports whether the connection has ended.
+// The caller holds readLock.
+func (c *Conn) discardFrame() (ended bool) {
+	if c.rd.remaining > 0 || c.rd.fragmented {
+		c.rd.discarded = true
+	}
+	if err := c.skipFrame(); err != nil {
+		c.readFailed(err)
+		return true
+	}
+	return false
+}
+
+// beginRead and endRead bracket a read method, so that Close can tell
+// whether an application reader is there to receive the peer's messages.
+func (c *Conn) beginRead() { c.readers.Add(1) }
+func (c *Conn) endRead()   { c.readers.Add(-1) }
+
+// ended reports whether the connection has ended.
+func (c *Conn) ended() bool {
+	select {
+	case <-c.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// NextReader waits for the next data message and returns its type and a
+// reader of its payload, which returns io.EOF at the end of the message.
+// Any part of the previous message that was not read is discarded. Pings
+// are answered and close frames acted on while waiting.
+//
+// Once the connection has ended it returns the same error on every call: a
+// *CloseError (the peer's close, or StatusAbnormalClosure) or, when the
+// peer broke the protocol, an error wrapping ErrProtocol, ErrInvalidUTF8 or
+// ErrMessageTooBig.
+//
+// One goroutine at a time may read; see Conn.
+func (c *Conn) NextReader() (MessageType, io.Reader, error) {
+	c.beginRead()
+	defer c.endRead()
+	typ, _, gen, err := c.nextMessage()
+	if err != nil {
+		return 0, nil, err
+	}
+	return typ, &messageReader{c: c, gen: gen}, nil
+}
+
+// nextMessage is NextReader without the reader: it returns the type of the
+// next message, the payload length of its first frame and its generation.
+func (c *Conn) nextMessage() (typ MessageType, size int64, gen uint64, err error) {
+	if !c.readLock.lock(c.done) {
+		return 0, 0, 0, c.terminalError()
+	}
+	defer c.readLock.unlock()
+	if c.ended() {
+		return 0, 0, 0, c.terminalError()
+	}
+	for !c.rd.messageDone() {
+		if err := c.skipFrame(); err != nil {
+			return 0, 0, 0, c.readFailed(err)
+		}
+	}
+	for {
+		data, err := c.nextFrame()
+		if err != nil {
+			return 0, 0, 0, c.readFailed(err)
+		}
+		if data {
+			return c.rd.msgType, c.rd.remaining, c.rd.gen, nil
+		}
+	}
+}
+
+// ReadMessage reads the next data message whole, within the read limit.
+// When the message is one frame, the returned slice is its only
+// allocation. Errors are those of NextReader. One goroutine at a time may
+// read; see Conn.
+func (c *Conn) ReadMessage() (MessageType, []byte, error) {
+	c.beginRead()
+	defer c.endRead()
+	typ, size, gen, err := c.nextMessage()
+	if err != nil {
+		return 0, nil, err
+	}
+	r := messageReader{c: c, gen: gen}
+	b := make([]byte, 0, size)
+	for {
+		if len(b) == cap(b) {
+			// An empty read reports the end of the message without
+			// growing the slice for nothing.
+			if _, err := r.Read(b[len(b):]); err != nil {
+				if err == io.EOF {
+					return typ, b, nil
+				}
+				return 0, nil, err
+			}
+			b = append(b, 0)[:len(b)]
+		}
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			return typ, b, nil
+		}
+		if err != nil {
+			return 0, nil, err
+		}
+	}
+}
+
+// messageReader reads one message's payload across its frames.
+type messageReader struct {
+	c   *Conn
+	gen uint64
+}
+
+var errStaleReader = fmt.Errorf("websocket: read from the reader of an earlier message: %w", net.ErrClosed)
+
+// Read reads the message's payload. It returns io.EOF at its end, and the
+// connection's error if it ends first. One goroutine at a time may read;
+// see Conn.
+func (r *messageReader) Read(p []byte) (int, error) {
+	c := r.c
+	c.beginRead()
+	defer c.endRead()
+	if !c.readLock.lock(c.done) {
+		return 0, c.terminalError()
+	}
+	defer c.readLock.unlock()
+	if r.gen != c.rd.gen || c.rd.discarded {
+		return 0, errStaleReader
+	}
+	if c.ended() {
+		return 0, c.terminalError()
+	}
+	for c.rd.remaining == 0 {
+		if !c.rd.fragmented {
+			return 0, io.EOF
+		}
+		if _, err := c.nextFrame(); err != nil {
+			return 0, c.readFailed(err)
+		}
+	}
+	if len(p) == 0 {
+		return 0, nil
+	}
+	n, err := c.readPayload(p)
+	if err != nil {
+		return 0, c.readFailed(err)
+	}
+	return n, nil
+}

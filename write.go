@@ -1,0 +1,191 @@
+package websocket
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+)
+
+// errWriteClosed is returned by writes once the closing handshake has
+// started or the connection has ended.
+var errWriteClosed = fmt.Errorf("websocket: write: %w", net.ErrClosed)
+
+// WriteMessage sends data as one message of type typ, in one frame. A text
+// message must be valid UTF-8 (ErrInvalidUTF8 otherwise, and nothing is
+// sent). Once Close has been called, or the connection has ended, it
+// returns an error wrapping net.ErrClosed. Safe from any number of
+// goroutines; see Conn.
+func (c *Conn) WriteMessage(typ MessageType, data []byte) error {
+	op, err := typ.opcode()
+	if err != nil {
+		return err
+	}
+	if typ == TextMessage && !validUTF8(data) {
+		return fmt.Errorf("websocket: write: %w", ErrInvalidUTF8)
+	}
+	if !c.msgLock.lock(c.done) {
+		return errWriteClosed
+	}
+	defer c.msgLock.unlock()
+	if len(data) <= len(c.wbuf)-maxHeaderSize {
+		// Small messages go out in one write, header and payload together.
+		n := copy(c.wbuf[maxHeaderSize:], data)
+		return c.writeData(op, true, nil, n)
+	}
+	return c.writeData(op, true, data, 0)
+}
+
+// NextWriter starts a message of type typ and returns a writer for its
+// payload. Writes are buffered and go out as fragments of the message; the
+// writer's Close sends the final fragment. Other writers wait until then,
+// while control frames (pongs, a close frame) still go out between
+// fragments. A text message must be valid UTF-8 across its writes. Errors
+// are those of WriteMessage. Safe from any number of goroutines; see Conn.
+func (c *Conn) NextWriter(typ MessageType) (io.WriteCloser, error) {
+	op, err := typ.opcode()
+	if err != nil {
+		return nil, err
+	}
+	if !c.msgLock.lock(c.done) {
+		return nil, errWriteClosed
+	}
+	if c.closing.Load() {
+		c.msgLock.unlock()
+		return nil, errWriteClosed
+	}
+	return &messageWriter{c: c, op: op, text: typ == TextMessage}, nil
+}
+
+// messageWriter streams one message; it holds c.msgLock until Close.
+type messageWriter struct {
+	c      *Conn
+	op     opcode // of the next frame: the message's type, then continuation
+	text   bool
+	utf8   utf8Validator
+	n      int // payload bytes buffered in c.wbuf[maxHeaderSize:]
+	err    error
+	closed bool
+}
+
+var errWriterClosed = errors.New("websocket: write to a closed message writer")
+
+// Write buffers p, sending full buffers as fragments.
+func (w *messageWriter) Write(p []byte) (int, error) {
+	if w.closed {
+		return 0, errWriterClosed
+	}
+	if w.err != nil {
+		return 0, w.err
+	}
+	if w.text && !w.utf8.feed(p) {
+		w.err = fmt.Errorf("websocket: write: %w", ErrInvalidUTF8)
+		return 0, w.err
+	}
+	room := w.c.wbuf[maxHeaderSize:]
+	written := 0
+	for len(p) > 0 {
+		if w.n == len(room) {
+			if err := w.flush(false); err != nil {
+				return written, err
+			}
+		}
+		k := copy(room[w.n:], p)
+		w.n += k
+		p = p[k:]
+		written += k
+	}
+	return written, nil
+}
+
+// Close sends the final fragment and lets other writers go on. It returns
+// ErrInvalidUTF8 for a text message that ended inside a character.
+func (w *messageWriter) Close() error {
+	if w.closed {
+		return errWriterClosed
+	}
+	w.closed = true
+	defer w.c.msgLock.unlock()
+	if w.err != nil {
+		return w.err
+	}
+	if err := w.flush(true); err != nil {
+		return err
+	}
+	if w.text && !w.utf8.complete() {
+		return fmt.Errorf("websocket: write: text message ends inside a character: %w", ErrInvalidUTF8)
+	}
+	return nil
+}
+
+func (w *messageWriter) flush(fin bool) error {
+	err := w.c.writeData(w.op, fin, nil, w.n)
+	w.op = opContinuation
+	w.n = 0
+	if err != nil {
+		w.err = err
+	}
+	return err
+}
+
+// writeData writes one data frame. Its payload is the first buffered bytes
+// of c.wbuf's payload area, then data; the header goes into the headroom
+// in front of the buffered bytes, so that they leave in one write. The
+// caller holds msgLock.
+func (c *Conn) writeData(op opcode, fin bool, data []byte, buffered int) error {
+	if !c.frameLock.lock(c.done) {
+		return errWriteClosed
+	}
+	defer c.frameLock.unlock()
+	// [RFC6455 5.5.1]: "After sending a Close frame, the endpoint MUST NOT
+	// send any more data frames."
+	if c.closing.Load() || c.writeBroken {
+		return errWriteClosed
+	}
+	var hb [maxHeaderSize]byte
+	hn := putHeader(&hb, header{fin: fin, op: op, length: int64(buffered + len(data))})
+	start := maxHeaderSize - hn
+	copy(c.wbuf[start:], hb[:hn])
+	if _, err := c.stream.Write(c.wbuf[start : maxHeaderSize+buffered]); err != nil {
+		return c.writeFailed(err)
+	}
+	if len(data) > 0 {
+		if _, err := c.stream.Write(data); err != nil {
+			return c.writeFailed(err)
+		}
+	}
+	return nil
+}
+
+// writeControl writes one control frame. Once the closing handshake has
+// started, only the close frame itself may go out.
+func (c *Conn) writeControl(op opcode, payload []byte) error {
+	if !c.frameLock.lock(c.done) {
+		return errWriteClosed
+	}
+	defer c.frameLock.unlock()
+	if (c.closing.Load() && op != opClose) || c.writeBroken {
+		return errWriteClosed
+	}
+	var b [maxHeaderSize + maxControlPayload]byte
+	hn := putHeader((*[maxHeaderSize]byte)(b[:]), header{fin: true, op: op, length: int64(len(payload))})
+	n := hn + copy(b[hn:], payload)
+	if _, err := c.stream.Write(b[:n]); err != nil {
+		return c.writeFailed(err)
+	}
+	return nil
+}
+
+// writeFailed ends the connection after a failed write: part of a frame may
+// have gone out, so nothing more can follow it. The caller holds frameLock.
+func (c *Conn) writeFailed(err error) error {
+	c.writeBroken = true
+	side := SidePeer
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		side = SideLocal
+	}
+	err = fmt.Errorf("websocket: write: %w", err)
+	c.abort(err, side)
+	return err
+}
