@@ -1,0 +1,86 @@
+package websocket_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log"
+	"net/http"
+	"time"
+
+	"github.com/a60656ec/websocket"
+)
+
+// An echo handler: read each message and send it back, until the peer
+// closes.
+func ExampleUpgrader_Upgrade() {
+	var upgrader websocket.Upgrader // the zero value has sane defaults
+	http.HandleFunc("/ws", func(w http.ResponseWriter, r *http.Request) {
+		conn, err := upgrader.Upgrade(w, r, nil)
+		if err != nil {
+			log.Print(err) // the client already got an HTTP error
+			return
+		}
+		for {
+			typ, msg, err := conn.ReadMessage()
+			if err != nil {
+				log.Printf("connection ended: %v", err)
+				return
+			}
+			if err := conn.WriteMessage(typ, msg); err != nil {
+				return
+			}
+		}
+	})
+}
+
+// Close runs the closing handshake from any goroutine while another goes on
+// reading: the reader receives what the peer sent before its close frame.
+func ExampleConn_Close() {
+	var upgrader websocket.Upgrader
+	http.HandleFunc("/feed", func(w http.ResponseWriter, r *http.Request) {
+		conn, err := upgrader.Upgrade(w, r, nil)
+		if err != nil {
+			return
+		}
+		go func() {
+			for {
+				if _, _, err := conn.ReadMessage(); err != nil {
+					return // a *CloseError once the handshake is over
+				}
+			}
+		}()
+		_ = conn.WriteMessage(websocket.TextMessage, []byte("the only update"))
+		if err := conn.Close(websocket.StatusNormalClosure, "done"); err != nil {
+			log.Printf("the peer did not answer: %v", err) // TCP is closed anyway
+		}
+	})
+}
+
+// Terminate is for peers that stopped answering: no close frame, no wait.
+// Here a peer that does not answer a ping within ten seconds is dropped.
+func ExampleConn_Terminate() {
+	var conn *websocket.Conn // from Upgrade, with a goroutine reading
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := conn.Ping(ctx, nil); errors.Is(err, context.DeadlineExceeded) {
+		_ = conn.Terminate()
+	}
+	<-conn.Done()
+	ev := conn.CloseEvent() // Code 1006, WasClean false, Err ErrTerminated
+	log.Printf("ended: %v clean=%v by %v: %v", ev.Code, ev.WasClean, ev.Initiator, ev.Err)
+}
+
+// CloseStatus reads the peer's close code out of a read error.
+func ExampleCloseStatus() {
+	err := fmt.Errorf("read: %w", &websocket.CloseError{Code: websocket.StatusGoingAway, Reason: "restart"})
+	switch websocket.CloseStatus(err) {
+	case websocket.StatusNormalClosure, websocket.StatusGoingAway:
+		fmt.Println("peer left:", websocket.CloseStatus(err))
+	case 0:
+		fmt.Println("not a close")
+	default:
+		fmt.Println("closed with", websocket.CloseStatus(err))
+	}
+	// Output: peer left: 1001 (going away)
+}
