@@ -7,6 +7,8 @@ import (
 	"io"
 	"net"
 	"os"
+	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 )
@@ -36,6 +38,24 @@ import (
 // TCP and discard what arrives until the peer closes its side or the close
 // timeout passes, instead of parsing the peer's answer (section 7.1.7 says
 // not to process it), so a failed connection is never "clean".
+
+// closeFields is the close state of a Conn. closeMu guards the fields
+// below it; it is never held across I/O.
+type closeFields struct {
+	closing      atomic.Bool   // turns true with the first move out of stateOpen
+	closeWritten chan struct{} // closed once our close frame was written or failed
+	done         chan struct{} // closed when the connection has ended
+
+	closeMu      sync.Mutex
+	state        closeState
+	initiator    Side
+	peerClosed   bool // the peer's close frame arrived
+	peerCode     StatusCode
+	peerReason   string
+	cause        error // the first reason the end is not clean
+	closeSendErr error
+	event        CloseEvent // set when done is closed
+}
 
 // closeState is where a connection stands in the closing handshake.
 type closeState uint8
@@ -139,47 +159,6 @@ type closeInfo struct {
 	side   Side       // evAbort: who dropped the connection
 }
 
-// Side names an end of the connection.
-type Side uint8
-
-const (
-	// SideLocal is this end: the application's Close or Terminate, a
-	// violation the Conn detected, a timeout.
-	SideLocal Side = iota + 1
-	// SidePeer is the other end: its close frame came first, or it dropped
-	// TCP.
-	SidePeer
-)
-
-// String returns "local" or "peer".
-func (s Side) String() string {
-	switch s {
-	case SideLocal:
-		return "local"
-	case SidePeer:
-		return "peer"
-	}
-	return "none"
-}
-
-// CloseEvent tells how a connection ended, as a browser's CloseEvent does.
-type CloseEvent struct {
-	// Code is the code of the peer's close frame, StatusNoStatusRcvd when
-	// that frame had none, or StatusAbnormalClosure when none arrived.
-	Code StatusCode
-	// Reason is the reason of the peer's close frame.
-	Reason string
-	// WasClean reports whether both close frames were exchanged and TCP
-	// was closed in order, by this side.
-	WasClean bool
-	// Initiator is the side that started the end.
-	Initiator Side
-	// Err says why the end was not clean: ErrCloseTimeout, ErrTerminated,
-	// a protocol violation (ErrProtocol, ErrInvalidUTF8, ErrMessageTooBig)
-	// or an I/O error. It is nil when WasClean is true.
-	Err error
-}
-
 // step feeds an event to the state machine and records what it carries.
 // All close state changes go through it.
 func (c *Conn) step(ev closeEvent, info closeInfo) closeAction {
@@ -241,10 +220,10 @@ func (c *Conn) closeTCP() {
 // dropTCP ends the connection now.
 func (c *Conn) dropTCP() { c.finish(false) }
 
-// finish closes the stream, writes down how the connection ended and
-// closes done. It runs once, from the transition into closed.
+// finish writes down how the connection ended, closes the stream and
+// closes done. It runs once, from the transition into closed. The record
+// comes first, so that a read the closed stream unblocks already finds it.
 func (c *Conn) finish(orderly bool) {
-	_ = c.stream.Close()
 	c.closeMu.Lock()
 	ev := CloseEvent{
 		Code:      StatusAbnormalClosure,
@@ -260,6 +239,7 @@ func (c *Conn) finish(orderly bool) {
 	ev.WasClean = orderly && ev.Err == nil
 	c.event = ev
 	c.closeMu.Unlock()
+	_ = c.stream.Close()
 	close(c.done)
 }
 
@@ -346,6 +326,9 @@ func (c *Conn) readFailed(err error) error {
 	default:
 		c.abort(fmt.Errorf("websocket: read: %w", err), SidePeer)
 	}
+	// Another goroutine may be finishing the end; a reader that returns
+	// the terminal error can count on Done and CloseEvent.
+	<-c.done
 	return c.terminalError()
 }
 
@@ -483,18 +466,6 @@ func (c *Conn) Terminate() error {
 	// still be waiting for our close frame to go out: cut that short.
 	_ = c.stream.Close()
 	return fmt.Errorf("websocket: terminate: %w", net.ErrClosed)
-}
-
-// Done returns a channel that is closed when the connection has ended:
-// TCP is closed and the Conn holds no goroutine or timer.
-func (c *Conn) Done() <-chan struct{} { return c.done }
-
-// CloseEvent tells how the connection ended. It is the zero CloseEvent
-// until Done is closed. Safe from any goroutine.
-func (c *Conn) CloseEvent() CloseEvent {
-	c.closeMu.Lock()
-	defer c.closeMu.Unlock()
-	return c.event
 }
 
 // parseClosePayload decodes a close frame's body (section 5.5.1): empty,

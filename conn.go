@@ -87,20 +87,7 @@ type Conn struct {
 	pingMu sync.Mutex
 	pings  []*pingWaiter // guarded by pingMu
 
-	// Close state: see close.go. closeMu guards the fields below it;
-	// closing turns true with the first move out of stateOpen.
-	closing      atomic.Bool
-	closeWritten chan struct{} // closed once our close frame was written or failed
-	done         chan struct{} // closed when the connection has ended
-	closeMu      sync.Mutex
-	state        closeState
-	initiator    Side
-	peerClosed   bool // the peer's close frame arrived
-	peerCode     StatusCode
-	peerReason   string
-	cause        error // the first reason the end is not clean
-	closeSendErr error
-	event        CloseEvent // set when done is closed
+	closeFields // the close state machine's: see close.go
 }
 
 // connConfig is what a Conn takes from its Upgrader.
@@ -124,9 +111,9 @@ func newConn(s stream, cfg connConfig) *Conn {
 		msgLock:      make(chanLock, 1),
 		frameLock:    make(chanLock, 1),
 		wbuf:         make([]byte, maxHeaderSize+cfg.writeBufferSize),
-		closeWritten: make(chan struct{}),
-		done:         make(chan struct{}),
 	}
+	c.closeWritten = make(chan struct{})
+	c.done = make(chan struct{})
 	c.readLimit.Store(cfg.readLimit)
 	return c
 }

@@ -56,7 +56,7 @@ type handshakeError struct {
 }
 
 func (e *handshakeError) Error() string {
-	return fmt.Sprintf("%s: %s (HTTP %d)", ErrBadHandshake, e.msg, e.status)
+	return fmt.Sprintf("%s: %s (HTTP %d)", ErrBadHandshake, strings.TrimPrefix(e.msg, "websocket: "), e.status)
 }
 
 func (e *handshakeError) Unwrap() error { return ErrBadHandshake }
@@ -120,7 +120,7 @@ func (u *Upgrader) checkRequest(r *http.Request) (key, subprotocol string, err *
 		e.header = http.Header{"Allow": {http.MethodGet}}
 		return "", "", e
 	}
-	if r.ProtoMajor != 1 {
+	if r.ProtoMajor != 1 || r.ProtoMinor < 1 {
 		return "", "", refuse(http.StatusBadRequest, "websocket: the handshake must be an HTTP/1.1 request")
 	}
 	if !httpguts.HeaderValuesContainsToken(r.Header["Upgrade"], "websocket") {
