@@ -295,8 +295,9 @@ func (c *Conn) handleCloseFrame(payload []byte) error {
 	switch c.step(evPeerClose, closeInfo{code: code, reason: reason}) {
 	case actEcho:
 		// [RFC6455 5.5.1]: "the endpoint typically echos the status code
-		// it received".
-		if err := c.sendClose(code, "", time.Now().Add(c.closeTimeout)); err != nil {
+		// it received". The reason goes back too, so that a browser that
+		// closed with one finds it in its close event.
+		if err := c.sendClose(code, reason, time.Now().Add(c.closeTimeout)); err != nil {
 			c.abort(err, SideLocal)
 		} else if c.step(evEchoSent, closeInfo{}) == actCloseTCP {
 			c.closeTCP()

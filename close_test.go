@@ -91,8 +91,8 @@ func TestServerClose(t *testing.T) {
 	assert.ErrorIs(t, c.Terminate(), net.ErrClosed, "a later Terminate")
 }
 
-// TestPeerClose answers the peer's close frame with its code, an empty
-// body for an empty body, and closes TCP.
+// TestPeerClose answers the peer's close frame with its code and reason,
+// an empty body for an empty body, and closes TCP.
 func TestPeerClose(t *testing.T) {
 	tests := []struct {
 		name   string
@@ -103,8 +103,8 @@ func TestPeerClose(t *testing.T) {
 	}{
 		{"empty", nil, "", StatusNoStatusRcvd, ""},
 		{"code", closeBody(StatusGoingAway, ""), string(closeBody(StatusGoingAway, "")), StatusGoingAway, ""},
-		{"code and reason", closeBody(4000, "see you"), string(closeBody(4000, "")), 4000, "see you"},
-		{"longest reason", closeBody(3000, string(make([]byte, 123))), string(closeBody(3000, "")), 3000, string(make([]byte, 123))},
+		{"code and reason", closeBody(4000, "see you"), string(closeBody(4000, "see you")), 4000, "see you"},
+		{"longest reason", closeBody(3000, string(make([]byte, 123))), string(closeBody(3000, string(make([]byte, 123)))), 3000, string(make([]byte, 123))},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -18,7 +18,7 @@
 // that misbehaves or stopped answering; the peer sees 1006.
 //
 // When the peer closes first, its close frame is answered with the same
-// code and the server closes TCP; the reader gets a [*CloseError] with the
+// code and reason and the server closes TCP; the reader gets a [*CloseError] with the
 // peer's code and reason. A peer that breaks the protocol gets the matching
 // code (1002, 1007, 1009) before TCP is closed, and the reader an error
 // wrapping [ErrProtocol], [ErrInvalidUTF8] or [ErrMessageTooBig]. However
