@@ -18,8 +18,8 @@
 // that misbehaves or stopped answering; the peer sees 1006.
 //
 // When the peer closes first, its close frame is answered with the same
-// code and reason and the server closes TCP; the reader gets a [*CloseError] with the
-// peer's code and reason. A peer that breaks the protocol gets the matching
+// code and reason and the server closes TCP; the reader gets a
+// [*CloseError] with that code and reason. A peer that breaks the protocol gets the matching
 // code (1002, 1007, 1009) before TCP is closed, and the reader an error
 // wrapping [ErrProtocol], [ErrInvalidUTF8] or [ErrMessageTooBig]. However
 // the connection ends, [Conn.Done] is closed and [Conn.CloseEvent] tells
