@@ -240,7 +240,11 @@ func (c *Conn) finish(orderly bool) {
 	c.event = ev
 	c.closeMu.Unlock()
 	_ = c.stream.Close()
+	c.stopHeartbeat()
 	close(c.done)
+	if c.onEnd != nil {
+		c.onEnd()
+	}
 }
 
 // abort drops the connection because of cause, unless it has ended.
@@ -377,14 +381,8 @@ const maxCloseReason = maxControlPayload - 2
 //
 // Close may be called from any goroutine, concurrently with every method.
 func (c *Conn) Close(code StatusCode, reason string) error {
-	if !code.sendable() {
-		return fmt.Errorf("websocket: close code %v may not be sent", code)
-	}
-	if len(reason) > maxCloseReason {
-		return fmt.Errorf("websocket: close reason of %d bytes is longer than %d", len(reason), maxCloseReason)
-	}
-	if !utf8.ValidString(reason) {
-		return fmt.Errorf("websocket: close reason: %w", ErrInvalidUTF8)
+	if err := checkCloseArgs(code, reason); err != nil {
+		return err
 	}
 	switch c.step(evClose, closeInfo{}) {
 	case actRefuse:
@@ -401,6 +399,20 @@ func (c *Conn) Close(code StatusCode, reason string) error {
 	}
 	c.awaitPeerClose(deadline)
 	return c.closeResult()
+}
+
+// checkCloseArgs refuses what may not go in a close frame.
+func checkCloseArgs(code StatusCode, reason string) error {
+	if !code.sendable() {
+		return fmt.Errorf("websocket: close code %v may not be sent", code)
+	}
+	if len(reason) > maxCloseReason {
+		return fmt.Errorf("websocket: close reason of %d bytes is longer than %d", len(reason), maxCloseReason)
+	}
+	if !utf8.ValidString(reason) {
+		return fmt.Errorf("websocket: close reason: %w", ErrInvalidUTF8)
+	}
+	return nil
 }
 
 // awaitPeerClose waits until the connection has ended or the deadline has

@@ -58,18 +58,23 @@ func TestTransition(t *testing.T) {
 }
 
 // pipeConn connects a Conn to a peer through net.Pipe, for tests that run
-// in a synctest bubble: the close timeout passes on the bubble's clock.
+// in a synctest bubble: timeouts pass on the bubble's clock. The Conn
+// joins u.Group as Upgrade would make it.
 func pipeConn(t *testing.T, u *Upgrader) (*peer, *Conn) {
 	if u == nil {
 		u = &Upgrader{}
 	}
 	server, client := net.Pipe()
 	c := newConn(&netStream{Conn: server}, u.config(""))
+	if u.Group != nil {
+		require.True(t, u.Group.add(c))
+	}
 	t.Cleanup(func() {
 		_ = c.Terminate()
 		client.Close()
 	})
-	return &peer{t: t, conn: client, br: bufio.NewReader(client), key: [4]byte{9, 8, 7, 6}}, c
+	// The peer's own bound is far past any timeout a test waits for.
+	return &peer{t: t, conn: client, br: bufio.NewReader(client), key: [4]byte{9, 8, 7, 6}, timeout: time.Hour}, c
 }
 
 // TestServerClose is the handshake the server starts: close frame, the

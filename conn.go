@@ -64,7 +64,10 @@ type Conn struct {
 	role         role
 	subprotocol  string
 	closeTimeout time.Duration
+	writeTimeout time.Duration
 	readLimit    atomic.Int64
+	hb           heartbeat
+	onEnd        func() // run once the connection has ended: leaves its Group
 
 	// Read state. readLock is held by the goroutine reading frames: an
 	// application reader, or Close draining; readers counts the
@@ -96,6 +99,10 @@ type connConfig struct {
 	subprotocol     string
 	readLimit       int64
 	closeTimeout    time.Duration
+	writeTimeout    time.Duration
+	pingInterval    time.Duration
+	pongTimeout     time.Duration
+	group           *Group
 	readBufferSize  int
 	writeBufferSize int
 }
@@ -106,6 +113,7 @@ func newConn(s stream, cfg connConfig) *Conn {
 		role:         cfg.role,
 		subprotocol:  cfg.subprotocol,
 		closeTimeout: cfg.closeTimeout,
+		writeTimeout: cfg.writeTimeout,
 		readLock:     make(chanLock, 1),
 		br:           bufio.NewReaderSize(s, cfg.readBufferSize),
 		msgLock:      make(chanLock, 1),
@@ -115,6 +123,10 @@ func newConn(s stream, cfg connConfig) *Conn {
 	c.closeWritten = make(chan struct{})
 	c.done = make(chan struct{})
 	c.readLimit.Store(cfg.readLimit)
+	if g := cfg.group; g != nil {
+		c.onEnd = func() { g.remove(c) }
+	}
+	c.SetHeartbeat(cfg.pingInterval, cfg.pongTimeout)
 	return c
 }
 
@@ -199,8 +211,10 @@ func (c *Conn) forgetPing(w *pingWaiter) {
 	}
 }
 
-// gotPong wakes the pings whose payload the pong carries.
+// gotPong wakes the pings whose payload the pong carries, and tells the
+// heartbeat the peer is alive.
 func (c *Conn) gotPong(payload []byte) {
+	c.pongArrived()
 	c.pingMu.Lock()
 	defer c.pingMu.Unlock()
 	kept := c.pings[:0]

@@ -23,6 +23,15 @@ var (
 	ErrCloseTimeout = errors.New("websocket: closing handshake timed out")
 	// ErrTerminated: the connection was dropped by Terminate.
 	ErrTerminated = errors.New("websocket: connection terminated")
+	// ErrPongTimeout: the heartbeat's ping got no pong in time; the
+	// connection was terminated.
+	ErrPongTimeout = errors.New("websocket: no pong within the pong timeout")
+	// ErrWriteTimeout: a write did not finish before its deadline; the
+	// connection was terminated, since part of a frame may have gone out.
+	ErrWriteTimeout = errors.New("websocket: write timed out")
+	// ErrShuttingDown: the Conn's Group is draining; no new connection is
+	// accepted.
+	ErrShuttingDown = errors.New("websocket: shutting down")
 	// ErrBadHandshake: an upgrade request was refused; the client got an
 	// HTTP error status.
 	ErrBadHandshake = errors.New("websocket: bad handshake")

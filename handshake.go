@@ -39,6 +39,25 @@ type Upgrader struct {
 	// (5 s when zero).
 	CloseTimeout time.Duration
 
+	// WriteTimeout bounds every write: a peer that stops reading cannot
+	// block a writer longer. A write that times out terminates the
+	// connection and returns an error wrapping ErrWriteTimeout. Zero means
+	// no bound but the deadline of Conn.SetWriteDeadline, which a
+	// WriteTimeout replaces at every write.
+	WriteTimeout time.Duration
+
+	// PingInterval turns the heartbeat on: every interval the connection
+	// sends a ping, and when no pong arrives within PongTimeout (PingInterval
+	// when zero) it is terminated, its CloseEvent.Err being ErrPongTimeout.
+	// Zero means off. See Conn.SetHeartbeat.
+	PingInterval time.Duration
+	PongTimeout  time.Duration
+
+	// Group, when set, tracks every Conn this Upgrader makes, so that
+	// Group.Shutdown can close them all; while it drains, Upgrade answers
+	// HTTP 503.
+	Group *Group
+
 	// ReadBufferSize and WriteBufferSize are the sizes, in bytes, of the
 	// connection's read and write buffers (4096 when zero).
 	ReadBufferSize  int
@@ -53,16 +72,17 @@ type handshakeError struct {
 	status int
 	header http.Header // extra response headers, such as Allow
 	msg    string
+	kind   error // ErrBadHandshake, or ErrShuttingDown
 }
 
 func (e *handshakeError) Error() string {
-	return fmt.Sprintf("%s: %s (HTTP %d)", ErrBadHandshake, strings.TrimPrefix(e.msg, "websocket: "), e.status)
+	return fmt.Sprintf("%s: %s (HTTP %d)", e.kind, strings.TrimPrefix(e.msg, "websocket: "), e.status)
 }
 
-func (e *handshakeError) Unwrap() error { return ErrBadHandshake }
+func (e *handshakeError) Unwrap() error { return e.kind }
 
 func refuse(status int, msg string) *handshakeError {
-	return &handshakeError{status: status, msg: msg}
+	return &handshakeError{status: status, msg: msg, kind: ErrBadHandshake}
 }
 
 // Upgrade upgrades the HTTP/1.1 request r to a WebSocket connection.
@@ -82,6 +102,9 @@ func (u *Upgrader) Upgrade(w http.ResponseWriter, r *http.Request, responseHeade
 		u = &Upgrader{}
 	}
 	key, subprotocol, herr := u.checkRequest(r)
+	if herr == nil && u.Group != nil && u.Group.isDraining() {
+		herr = &handshakeError{status: http.StatusServiceUnavailable, msg: "websocket: the server is shutting down", kind: ErrShuttingDown}
+	}
 	if herr != nil {
 		for k, v := range herr.header {
 			w.Header()[k] = v
@@ -109,7 +132,13 @@ func (u *Upgrader) Upgrade(w http.ResponseWriter, r *http.Request, responseHeade
 		return nil, fmt.Errorf("websocket: failed to write the handshake response: %w", err)
 	}
 	_ = netConn.SetWriteDeadline(time.Time{})
-	return newConn(s, cfg), nil
+	c := newConn(s, cfg)
+	if u.Group != nil && !u.Group.add(c) {
+		// The drain began while this request was being upgraded.
+		u.Group.closeLate(c)
+		return nil, fmt.Errorf("%w: closed the new connection", ErrShuttingDown)
+	}
+	return c, nil
 }
 
 // checkRequest applies the rules of RFC 6455 section 4.2.1 and returns the
@@ -188,6 +217,10 @@ func (u *Upgrader) config(subprotocol string) connConfig {
 		subprotocol:     subprotocol,
 		readLimit:       u.ReadLimit,
 		closeTimeout:    u.CloseTimeout,
+		writeTimeout:    u.WriteTimeout,
+		pingInterval:    u.PingInterval,
+		pongTimeout:     u.PongTimeout,
+		group:           u.Group,
 		readBufferSize:  u.ReadBufferSize,
 		writeBufferSize: u.WriteBufferSize,
 	}

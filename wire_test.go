@@ -47,10 +47,19 @@ func startServer(t *testing.T, u *Upgrader) (*httptest.Server, <-chan *Conn) {
 
 // peer is the client end of a connection, played by the test.
 type peer struct {
-	t    *testing.T
-	conn net.Conn
-	br   *bufio.Reader
-	key  [4]byte
+	t       *testing.T
+	conn    net.Conn
+	br      *bufio.Reader
+	key     [4]byte
+	timeout time.Duration // bounds each wait; wireTimeout when zero
+}
+
+// deadline is when the peer's current wait fails the test.
+func (p *peer) deadline() time.Time {
+	if p.timeout == 0 {
+		return time.Now().Add(wireTimeout)
+	}
+	return time.Now().Add(p.timeout)
 }
 
 // connect opens a connection to a fresh server and returns both ends.
@@ -132,7 +141,7 @@ func (p *peer) send(first byte, payload []byte) {
 // sendRaw writes bytes as they are.
 func (p *peer) sendRaw(b []byte) {
 	p.t.Helper()
-	_ = p.conn.SetWriteDeadline(time.Now().Add(wireTimeout))
+	_ = p.conn.SetWriteDeadline(p.deadline())
 	_, err := p.conn.Write(b)
 	require.NoError(p.t, err)
 }
@@ -159,7 +168,7 @@ func (f serverFrame) String() string {
 
 // readFrame reads one server frame, checking that it is not masked.
 func (p *peer) readFrame() (serverFrame, error) {
-	_ = p.conn.SetReadDeadline(time.Now().Add(wireTimeout))
+	_ = p.conn.SetReadDeadline(p.deadline())
 	var h [2]byte
 	if _, err := io.ReadFull(p.br, h[:]); err != nil {
 		return serverFrame{}, err
@@ -212,7 +221,7 @@ func (p *peer) wantClose(code StatusCode) string {
 // wantEOF checks that the server closed TCP with nothing more sent.
 func (p *peer) wantEOF() {
 	p.t.Helper()
-	_ = p.conn.SetReadDeadline(time.Now().Add(wireTimeout))
+	_ = p.conn.SetReadDeadline(p.deadline())
 	b, err := io.ReadAll(p.br)
 	require.Empty(p.t, b, "bytes after the end")
 	if err != nil {

@@ -6,11 +6,20 @@ import (
 	"io"
 	"net"
 	"os"
+	"time"
 )
 
-// errWriteClosed is returned by writes once the closing handshake has
-// started or the connection has ended.
-var errWriteClosed = fmt.Errorf("websocket: write: %w", net.ErrClosed)
+// writeClosedErr is what a write returns once the closing handshake has
+// started or the connection has ended: net.ErrClosed, and the cause of an
+// end that was not clean, so that the failure is sticky.
+func (c *Conn) writeClosedErr() error {
+	if c.ended() {
+		if cause := c.CloseEvent().Err; cause != nil {
+			return fmt.Errorf("websocket: write: %w: %w", net.ErrClosed, cause)
+		}
+	}
+	return fmt.Errorf("websocket: write: %w", net.ErrClosed)
+}
 
 // WriteMessage sends data as one message of type typ, in one frame. A text
 // message must be valid UTF-8 (ErrInvalidUTF8 otherwise, and nothing is
@@ -26,7 +35,7 @@ func (c *Conn) WriteMessage(typ MessageType, data []byte) error {
 		return fmt.Errorf("websocket: write: %w", ErrInvalidUTF8)
 	}
 	if !c.msgLock.lock(c.done) {
-		return errWriteClosed
+		return c.writeClosedErr()
 	}
 	defer c.msgLock.unlock()
 	if len(data) <= len(c.wbuf)-maxHeaderSize {
@@ -49,11 +58,11 @@ func (c *Conn) NextWriter(typ MessageType) (io.WriteCloser, error) {
 		return nil, err
 	}
 	if !c.msgLock.lock(c.done) {
-		return nil, errWriteClosed
+		return nil, c.writeClosedErr()
 	}
 	if c.closing.Load() {
 		c.msgLock.unlock()
-		return nil, errWriteClosed
+		return nil, c.writeClosedErr()
 	}
 	return &messageWriter{c: c, op: op, text: typ == TextMessage}, nil
 }
@@ -135,14 +144,15 @@ func (w *messageWriter) flush(fin bool) error {
 // caller holds msgLock.
 func (c *Conn) writeData(op opcode, fin bool, data []byte, buffered int) error {
 	if !c.frameLock.lock(c.done) {
-		return errWriteClosed
+		return c.writeClosedErr()
 	}
 	defer c.frameLock.unlock()
 	// [RFC6455 5.5.1]: "After sending a Close frame, the endpoint MUST NOT
 	// send any more data frames."
 	if c.closing.Load() || c.writeBroken {
-		return errWriteClosed
+		return c.writeClosedErr()
 	}
+	c.armWriteDeadline()
 	var hb [maxHeaderSize]byte
 	hn := putHeader(&hb, header{fin: fin, op: op, length: int64(buffered + len(data))})
 	start := maxHeaderSize - hn
@@ -162,11 +172,14 @@ func (c *Conn) writeData(op opcode, fin bool, data []byte, buffered int) error {
 // started, only the close frame itself may go out.
 func (c *Conn) writeControl(op opcode, payload []byte) error {
 	if !c.frameLock.lock(c.done) {
-		return errWriteClosed
+		return c.writeClosedErr()
 	}
 	defer c.frameLock.unlock()
 	if (c.closing.Load() && op != opClose) || c.writeBroken {
-		return errWriteClosed
+		return c.writeClosedErr()
+	}
+	if op != opClose { // sendClose set the close frame's deadline
+		c.armWriteDeadline()
 	}
 	var b [maxHeaderSize + maxControlPayload]byte
 	hn := putHeader((*[maxHeaderSize]byte)(b[:]), header{fin: true, op: op, length: int64(len(payload))})
@@ -177,6 +190,14 @@ func (c *Conn) writeControl(op opcode, payload []byte) error {
 	return nil
 }
 
+// armWriteDeadline bounds the write that follows by the WriteTimeout. The
+// caller holds frameLock.
+func (c *Conn) armWriteDeadline() {
+	if c.writeTimeout > 0 {
+		_ = c.stream.SetWriteDeadline(time.Now().Add(c.writeTimeout))
+	}
+}
+
 // writeFailed ends the connection after a failed write: part of a frame may
 // have gone out, so nothing more can follow it. The caller holds frameLock.
 func (c *Conn) writeFailed(err error) error {
@@ -184,8 +205,10 @@ func (c *Conn) writeFailed(err error) error {
 	side := SidePeer
 	if errors.Is(err, os.ErrDeadlineExceeded) {
 		side = SideLocal
+		err = fmt.Errorf("%w: %w", ErrWriteTimeout, err)
+	} else {
+		err = fmt.Errorf("websocket: write: %w", err)
 	}
-	err = fmt.Errorf("websocket: write: %w", err)
 	c.abort(err, side)
 	return err
 }
