@@ -1,6 +1,8 @@
 package websocket
 
 import (
+	"os"
+	"strconv"
 	"testing"
 
 	"go.uber.org/goleak"
@@ -9,5 +11,10 @@ import (
 // TestMain fails the run when a test leaves a goroutine behind: every
 // Conn must be done with its goroutines and timers once it has ended.
 func TestMain(m *testing.M) {
+	if addr := os.Getenv(drainClientEnv); addr != "" {
+		n, _ := strconv.Atoi(os.Getenv(drainCountEnv))
+		runDrainClients(addr, n) // BenchmarkDrain's child process
+		return
+	}
 	goleak.VerifyTestMain(m)
 }
