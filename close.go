@@ -43,6 +43,7 @@ import (
 // below it; it is never held across I/O.
 type closeFields struct {
 	closing      atomic.Bool   // turns true with the first move out of stateOpen
+	hasEnded     atomic.Bool   // turns true just before done is closed
 	closeWritten chan struct{} // closed once our close frame was written or failed
 	done         chan struct{} // closed when the connection has ended
 
@@ -241,6 +242,7 @@ func (c *Conn) finish(orderly bool) {
 	c.closeMu.Unlock()
 	_ = c.stream.Close()
 	c.stopHeartbeat()
+	c.hasEnded.Store(true)
 	close(c.done)
 	if c.onEnd != nil {
 		c.onEnd()

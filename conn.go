@@ -78,14 +78,18 @@ type Conn struct {
 	br       *bufio.Reader           // guarded by readLock
 	rd       readState               // guarded by readLock
 	ctrl     [maxControlPayload]byte // guarded by readLock
+	// msgReaders are the readers NextReader returns, by message parity.
+	msgReaders [2]messageReader // guarded by readLock
 
 	// Write state. msgLock is held for a whole data message, frameLock for
 	// one frame, so that control frames can go out between the fragments
 	// of a message.
 	msgLock     chanLock
 	frameLock   chanLock
-	wbuf        []byte // guarded by msgLock; maxHeaderSize of headroom, then payload
-	writeBroken bool   // guarded by frameLock: a failed write left a frame half sent
+	wbuf        []byte           // guarded by msgLock; maxHeaderSize of headroom, then payload
+	msgWriters  [2]messageWriter // guarded by msgLock; NextWriter alternates them
+	writers     uint64           // guarded by msgLock; counts NextWriter calls
+	writeBroken bool             // guarded by frameLock: a failed write left a frame half sent
 
 	pingMu sync.Mutex
 	pings  []*pingWaiter // guarded by pingMu
@@ -233,11 +237,13 @@ func (c *Conn) gotPong(payload []byte) {
 // testing/synctest.
 type chanLock chan struct{}
 
-// lock takes the lock, or returns false once abort is closed.
+// lock takes the lock, or returns false once abort is closed. A free lock
+// is taken without looking at abort: callers check the connection's state
+// once they hold it.
 func (l chanLock) lock(abort <-chan struct{}) bool {
 	select {
-	case <-abort:
-		return false
+	case l <- struct{}{}:
+		return true
 	default:
 	}
 	select {

@@ -164,18 +164,12 @@ func (c *Conn) beginRead() { c.readers.Add(1) }
 func (c *Conn) endRead()   { c.readers.Add(-1) }
 
 // ended reports whether the connection has ended.
-func (c *Conn) ended() bool {
-	select {
-	case <-c.done:
-		return true
-	default:
-		return false
-	}
-}
+func (c *Conn) ended() bool { return c.hasEnded.Load() }
 
 // NextReader waits for the next data message and returns its type and a
-// reader of its payload, which returns io.EOF at the end of the message.
-// Any part of the previous message that was not read is discarded. Pings
+// reader of its payload, which returns io.EOF at the end of the message
+// and is valid until the next call. Any part of the previous message that
+// was not read is discarded. Pings
 // are answered and close frames acted on while waiting.
 //
 // Once the connection has ended it returns the same error on every call: a
@@ -191,7 +185,9 @@ func (c *Conn) NextReader() (MessageType, io.Reader, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	return typ, &messageReader{c: c, gen: gen}, nil
+	// Two readers alternate, so that the reader of the previous message
+	// is told apart from this one without an allocation per message.
+	return typ, &c.msgReaders[gen&1], nil
 }
 
 // nextMessage is NextReader without the reader: it returns the type of the
@@ -215,6 +211,7 @@ func (c *Conn) nextMessage() (typ MessageType, size int64, gen uint64, err error
 			return 0, 0, 0, c.readFailed(err)
 		}
 		if data {
+			c.msgReaders[c.rd.gen&1] = messageReader{c: c, gen: c.rd.gen}
 			return c.rd.msgType, c.rd.remaining, c.rd.gen, nil
 		}
 	}
@@ -270,11 +267,20 @@ var errStaleReader = fmt.Errorf("websocket: read from the reader of an earlier m
 func (r *messageReader) Read(p []byte) (int, error) {
 	c := r.c
 	c.beginRead()
-	defer c.endRead()
 	if !c.readLock.lock(c.done) {
+		c.endRead()
 		return 0, c.terminalError()
 	}
-	defer c.readLock.unlock()
+	n, err := r.readLocked(p)
+	c.readLock.unlock()
+	c.endRead()
+	return n, err
+}
+
+// readLocked is Read with readLock held. (Read takes the lock without a
+// defer: this is the path every byte of a message goes through.)
+func (r *messageReader) readLocked(p []byte) (int, error) {
+	c := r.c
 	if r.gen != c.rd.gen || c.rd.discarded {
 		return 0, errStaleReader
 	}

@@ -51,7 +51,8 @@ func (c *Conn) WriteMessage(typ MessageType, data []byte) error {
 // writer's Close sends the final fragment. Other writers wait until then,
 // while control frames (pongs, a close frame) still go out between
 // fragments. A text message must be valid UTF-8 across its writes. Errors
-// are those of WriteMessage. Safe from any number of goroutines; see Conn.
+// are those of WriteMessage. The writer is valid until its Close. Safe from
+// any number of goroutines; see Conn.
 func (c *Conn) NextWriter(typ MessageType) (io.WriteCloser, error) {
 	op, err := typ.opcode()
 	if err != nil {
@@ -64,7 +65,12 @@ func (c *Conn) NextWriter(typ MessageType) (io.WriteCloser, error) {
 		c.msgLock.unlock()
 		return nil, c.writeClosedErr()
 	}
-	return &messageWriter{c: c, op: op, text: typ == TextMessage}, nil
+	// Two writers alternate, so that a writer already closed stays closed
+	// without an allocation per message.
+	w := &c.msgWriters[c.writers&1]
+	c.writers++
+	*w = messageWriter{c: c, op: op, text: typ == TextMessage}
+	return w, nil
 }
 
 // messageWriter streams one message; it holds c.msgLock until Close.
