@@ -242,11 +242,11 @@ func (c *Conn) finish(orderly bool) {
 	c.closeMu.Unlock()
 	_ = c.stream.Close()
 	c.stopHeartbeat()
-	c.hasEnded.Store(true)
-	close(c.done)
 	if c.onEnd != nil {
 		c.onEnd()
 	}
+	c.hasEnded.Store(true)
+	close(c.done)
 }
 
 // abort drops the connection because of cause, unless it has ended.
