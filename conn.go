@@ -1,7 +1,6 @@
 package websocket
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"net"
@@ -47,6 +46,7 @@ const (
 	defaultReadLimit    = 1 << 20
 	defaultCloseTimeout = 5 * time.Second
 	defaultBufferSize   = 4096
+	minReadBufferSize   = 256
 )
 
 // Conn is a WebSocket connection, made by Upgrader.Upgrade.
@@ -75,7 +75,7 @@ type Conn struct {
 	// waiting for it.
 	readLock chanLock
 	readers  atomic.Int32
-	br       *bufio.Reader           // guarded by readLock
+	br       *readBuf                // guarded by readLock
 	rd       readState               // guarded by readLock
 	ctrl     [maxControlPayload]byte // guarded by readLock
 	// msgReaders are the readers NextReader returns, by message parity.
@@ -86,10 +86,13 @@ type Conn struct {
 	// of a message.
 	msgLock     chanLock
 	frameLock   chanLock
-	wbuf        []byte           // guarded by msgLock; maxHeaderSize of headroom, then payload
-	msgWriters  [2]messageWriter // guarded by msgLock; NextWriter alternates them
-	writers     uint64           // guarded by msgLock; counts NextWriter calls
-	writeBroken bool             // guarded by frameLock: a failed write left a frame half sent
+	wpool       *bufferPool         // write buffers: maxHeaderSize of headroom, then payload
+	msgWriters  [2]messageWriter    // guarded by msgLock; NextWriter alternates them
+	writers     uint64              // guarded by msgLock; counts NextWriter calls
+	hdr         [maxHeaderSize]byte // guarded by frameLock
+	iov         [2][]byte           // guarded by frameLock
+	bufs        net.Buffers         // guarded by frameLock
+	writeBroken bool                // guarded by frameLock: a failed write left a frame half sent
 
 	pingMu sync.Mutex
 	pings  []*pingWaiter // guarded by pingMu
@@ -119,11 +122,15 @@ func newConn(s stream, cfg connConfig) *Conn {
 		closeTimeout: cfg.closeTimeout,
 		writeTimeout: cfg.writeTimeout,
 		readLock:     make(chanLock, 1),
-		br:           bufio.NewReaderSize(s, cfg.readBufferSize),
 		msgLock:      make(chanLock, 1),
 		frameLock:    make(chanLock, 1),
-		wbuf:         make([]byte, maxHeaderSize+cfg.writeBufferSize),
+		wpool:        poolFor(maxHeaderSize + cfg.writeBufferSize),
 	}
+	var pending []byte
+	if ns, ok := s.(*netStream); ok {
+		pending, ns.pending = ns.pending, nil
+	}
+	c.br = newReadBuf(s, rawConnOf(s), poolFor(cfg.readBufferSize), pending)
 	c.closeWritten = make(chan struct{})
 	c.done = make(chan struct{})
 	c.readLimit.Store(cfg.readLimit)

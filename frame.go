@@ -1,7 +1,6 @@
 package websocket
 
 import (
-	"bufio"
 	"encoding/binary"
 	"io"
 	"math/bits"
@@ -61,10 +60,17 @@ type header struct {
 	length  int64
 }
 
+// peeker is the buffered reader readHeader reads from: a *bufio.Reader, or
+// the Conn's own buffer.
+type peeker interface {
+	Peek(n int) ([]byte, error)
+	Discard(n int) (int, error)
+}
+
 // readHeader decodes one frame header from br without copying. A length
 // whose most significant bit is set is rejected here, since no int64 can
 // hold it; every other rule is checkHeader's.
-func readHeader(br *bufio.Reader) (header, error) {
+func readHeader(br peeker) (header, error) {
 	b, err := br.Peek(2)
 	if err != nil {
 		return header{}, unexpectedEOF(err, len(b))

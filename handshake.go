@@ -59,7 +59,9 @@ type Upgrader struct {
 	Group *Group
 
 	// ReadBufferSize and WriteBufferSize are the sizes, in bytes, of the
-	// connection's read and write buffers (4096 when zero).
+	// connection's read and write buffers (4096 when zero; reads take at
+	// least 256). Buffers come from a pool while a message is read or
+	// written: an idle connection holds none.
 	ReadBufferSize  int
 	WriteBufferSize int
 }
@@ -233,6 +235,8 @@ func (u *Upgrader) config(subprotocol string) connConfig {
 	if cfg.readBufferSize <= 0 {
 		cfg.readBufferSize = defaultBufferSize
 	}
+	// A frame header must fit in the read buffer.
+	cfg.readBufferSize = max(cfg.readBufferSize, minReadBufferSize)
 	if cfg.writeBufferSize <= 0 {
 		cfg.writeBufferSize = defaultBufferSize
 	}

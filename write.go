@@ -38,12 +38,16 @@ func (c *Conn) WriteMessage(typ MessageType, data []byte) error {
 		return c.writeClosedErr()
 	}
 	defer c.msgLock.unlock()
-	if len(data) <= len(c.wbuf)-maxHeaderSize {
-		// Small messages go out in one write, header and payload together.
-		n := copy(c.wbuf[maxHeaderSize:], data)
-		return c.writeData(op, true, nil, n)
+	if len(data) > c.wpool.size-maxHeaderSize {
+		return c.writeData(op, true, nil, 0, data)
 	}
-	return c.writeData(op, true, data, 0)
+	// Small messages go out in one write, header and payload together,
+	// from a buffer that goes back to the pool right after.
+	buf := c.wpool.get()
+	n := copy((*buf)[maxHeaderSize:], data)
+	err = c.writeData(op, true, *buf, n, nil)
+	c.wpool.put(buf)
+	return err
 }
 
 // NextWriter starts a message of type typ and returns a writer for its
@@ -69,17 +73,19 @@ func (c *Conn) NextWriter(typ MessageType) (io.WriteCloser, error) {
 	// without an allocation per message.
 	w := &c.msgWriters[c.writers&1]
 	c.writers++
-	*w = messageWriter{c: c, op: op, text: typ == TextMessage}
+	*w = messageWriter{c: c, op: op, text: typ == TextMessage, buf: c.wpool.get()}
 	return w, nil
 }
 
-// messageWriter streams one message; it holds c.msgLock until Close.
+// messageWriter streams one message; it holds c.msgLock and a pooled
+// buffer until Close.
 type messageWriter struct {
 	c      *Conn
-	op     opcode // of the next frame: the message's type, then continuation
+	buf    *[]byte // maxHeaderSize of headroom, then the payload buffered
+	op     opcode  // of the next frame: the message's type, then continuation
 	text   bool
 	utf8   utf8Validator
-	n      int // payload bytes buffered in c.wbuf[maxHeaderSize:]
+	n      int // payload bytes buffered after the headroom
 	err    error
 	closed bool
 }
@@ -98,7 +104,7 @@ func (w *messageWriter) Write(p []byte) (int, error) {
 		w.err = fmt.Errorf("websocket: write: %w", ErrInvalidUTF8)
 		return 0, w.err
 	}
-	room := w.c.wbuf[maxHeaderSize:]
+	room := (*w.buf)[maxHeaderSize:]
 	written := 0
 	for len(p) > 0 {
 		if w.n == len(room) {
@@ -121,7 +127,11 @@ func (w *messageWriter) Close() error {
 		return errWriterClosed
 	}
 	w.closed = true
-	defer w.c.msgLock.unlock()
+	defer func() {
+		w.c.wpool.put(w.buf)
+		w.buf = nil
+		w.c.msgLock.unlock()
+	}()
 	if w.err != nil {
 		return w.err
 	}
@@ -135,7 +145,7 @@ func (w *messageWriter) Close() error {
 }
 
 func (w *messageWriter) flush(fin bool) error {
-	err := w.c.writeData(w.op, fin, nil, w.n)
+	err := w.c.writeData(w.op, fin, *w.buf, w.n, nil)
 	w.op = opContinuation
 	w.n = 0
 	if err != nil {
@@ -144,11 +154,12 @@ func (w *messageWriter) flush(fin bool) error {
 	return err
 }
 
-// writeData writes one data frame. Its payload is the first buffered bytes
-// of c.wbuf's payload area, then data; the header goes into the headroom
-// in front of the buffered bytes, so that they leave in one write. The
-// caller holds msgLock.
-func (c *Conn) writeData(op opcode, fin bool, data []byte, buffered int) error {
+// writeData writes one data frame, whose payload is either the first
+// buffered bytes after buf's headroom, or data. For a buffered payload the
+// header goes into the headroom, so that both leave in one write; data
+// leaves with the header in one vectored write where the stream allows.
+// The caller holds msgLock.
+func (c *Conn) writeData(op opcode, fin bool, buf []byte, buffered int, data []byte) error {
 	if !c.frameLock.lock(c.done) {
 		return c.writeClosedErr()
 	}
@@ -159,19 +170,37 @@ func (c *Conn) writeData(op opcode, fin bool, data []byte, buffered int) error {
 		return c.writeClosedErr()
 	}
 	c.armWriteDeadline()
-	var hb [maxHeaderSize]byte
-	hn := putHeader(&hb, header{fin: fin, op: op, length: int64(buffered + len(data))})
-	start := maxHeaderSize - hn
-	copy(c.wbuf[start:], hb[:hn])
-	if _, err := c.stream.Write(c.wbuf[start : maxHeaderSize+buffered]); err != nil {
+	hn := putHeader(&c.hdr, header{fin: fin, op: op, length: int64(buffered + len(data))})
+	var err error
+	if buf != nil {
+		start := maxHeaderSize - hn
+		copy(buf[start:], c.hdr[:hn])
+		_, err = c.stream.Write(buf[start : maxHeaderSize+buffered])
+	} else {
+		err = c.writeTwo(c.hdr[:hn], data)
+	}
+	if err != nil {
 		return c.writeFailed(err)
 	}
-	if len(data) > 0 {
-		if _, err := c.stream.Write(data); err != nil {
-			return c.writeFailed(err)
-		}
-	}
 	return nil
+}
+
+// writeTwo writes a header and a payload, in one system call on a socket.
+// The caller holds frameLock.
+func (c *Conn) writeTwo(hdr, payload []byte) error {
+	ns, ok := c.stream.(*netStream)
+	if !ok {
+		if _, err := c.stream.Write(hdr); err != nil {
+			return err
+		}
+		_, err := c.stream.Write(payload)
+		return err
+	}
+	c.iov = [2][]byte{hdr, payload}
+	c.bufs = c.iov[:]
+	_, err := c.bufs.WriteTo(ns.Conn)
+	c.iov = [2][]byte{} // keep no reference to the caller's payload
+	return err
 }
 
 // writeControl writes one control frame. Once the closing handshake has
