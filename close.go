@@ -43,6 +43,7 @@ import (
 // below it; it is never held across I/O.
 type closeFields struct {
 	closing      atomic.Bool   // turns true with the first move out of stateOpen
+	readerLeft   chan struct{} // signaled when the last reader leaves during a close
 	hasEnded     atomic.Bool   // turns true just before done is closed
 	closeWritten chan struct{} // closed once our close frame was written or failed
 	done         chan struct{} // closed when the connection has ended
@@ -172,6 +173,9 @@ func (c *Conn) step(ev closeEvent, info closeInfo) closeAction {
 	}
 	if from == stateOpen {
 		c.closing.Store(true)
+		// Pings end with the open state: a missed pong must not cut
+		// short a closing handshake that has its own timeout.
+		c.stopHeartbeat()
 		c.initiator = SideLocal
 		if ev == evPeerClose || (ev == evAbort && info.side == SidePeer) {
 			c.initiator = SidePeer
@@ -418,21 +422,50 @@ func checkCloseArgs(code StatusCode, reason string) error {
 }
 
 // awaitPeerClose waits until the connection has ended or the deadline has
-// passed. While no application reader is inside a read method, it reads
+// passed. While an application reader is inside a read method, the reader
+// sees the peer's messages and close frame. While none is, Close reads
 // and discards frames itself, one at a time, so that a reader that comes
-// takes over at the next frame.
+// takes over at the next frame. A reader that leaves gets readerGrace to
+// come back before Close reads in its place.
 func (c *Conn) awaitPeerClose(deadline time.Time) {
 	timer := time.NewTimer(time.Until(deadline))
 	defer timer.Stop()
+	var grace *time.Timer
+	defer func() {
+		if grace != nil {
+			grace.Stop()
+		}
+	}()
+	sawReader := false
 	for {
 		if c.readers.Load() > 0 {
-			// The reader sees the close frame, or hits the read deadline.
+			sawReader = true
 			select {
 			case <-c.done:
+				return
 			case <-timer.C:
 				c.timeout()
+				return
+			case <-c.readerLeft:
+				continue
 			}
-			return
+		}
+		if sawReader {
+			sawReader = false
+			if grace == nil {
+				grace = time.NewTimer(readerGrace)
+			} else {
+				grace.Reset(readerGrace)
+			}
+			select {
+			case <-c.done:
+				return
+			case <-timer.C:
+				c.timeout()
+				return
+			case <-grace.C:
+			}
+			continue
 		}
 		select {
 		case <-c.done:
@@ -453,6 +486,10 @@ func (c *Conn) awaitPeerClose(deadline time.Time) {
 		}
 	}
 }
+
+// readerGrace is how long Close lets a reader that stopped reading come
+// back before it reads the peer's frames itself. Tests may lower it.
+var readerGrace = 100 * time.Millisecond
 
 // closeResult is what Close returns once the connection has ended.
 func (c *Conn) closeResult() error {

@@ -132,6 +132,7 @@ func newConn(s stream, cfg connConfig) *Conn {
 	}
 	c.br = newReadBuf(s, rawConnOf(s), poolFor(cfg.readBufferSize), pending)
 	c.closeWritten = make(chan struct{})
+	c.readerLeft = make(chan struct{}, 1)
 	c.done = make(chan struct{})
 	c.readLimit.Store(cfg.readLimit)
 	if g := cfg.group; g != nil {

@@ -174,7 +174,7 @@ func TestNextReaderChunks(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, TextMessage, typ)
 	_, err = r.Read(make([]byte, 1))
-	require.ErrorIs(t, err, net.ErrClosed, "the reader of an earlier message is refused")
+	require.ErrorIs(t, err, errStaleReader, "the reader of an earlier message is refused")
 	got, err = io.ReadAll(r2)
 	require.NoError(t, err)
 	require.Equal(t, "next", string(got))

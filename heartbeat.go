@@ -17,6 +17,7 @@ type heartbeat struct {
 	nextPing time.Time
 	awaiting bool   // a ping is out and no pong has come since
 	gen      uint64 // counts SetHeartbeat calls, so that a stale timer does nothing
+	stopped  bool   // the connection is closing: no more heartbeat
 }
 
 // SetHeartbeat pings the peer every interval and, when no pong arrives
@@ -24,8 +25,10 @@ type heartbeat struct {
 // a *CloseError with StatusAbnormalClosure wrapping ErrPongTimeout, and its
 // CloseEvent says so. A pongTimeout of zero or above interval means
 // interval. An interval of zero or less turns the heartbeat off. Pongs are
-// read by the read methods, so some goroutine must be reading. Safe from
-// any goroutine; it replaces the Upgrader's PingInterval and PongTimeout.
+// read by the read methods, so some goroutine must be reading. The
+// heartbeat stops when the closing handshake starts, which has a timeout
+// of its own. Safe from any goroutine; it replaces the Upgrader's
+// PingInterval and PongTimeout.
 func (c *Conn) SetHeartbeat(interval, pongTimeout time.Duration) {
 	hb := &c.hb
 	hb.mu.Lock()
@@ -34,7 +37,7 @@ func (c *Conn) SetHeartbeat(interval, pongTimeout time.Duration) {
 		hb.timer.Stop()
 		hb.timer = nil
 	}
-	if interval <= 0 || c.ended() {
+	if interval <= 0 || hb.stopped {
 		return
 	}
 	if pongTimeout <= 0 || pongTimeout > interval {
@@ -85,11 +88,13 @@ func (c *Conn) pongArrived() {
 	hb.mu.Unlock()
 }
 
-// stopHeartbeat turns the heartbeat off for good when the connection ends.
+// stopHeartbeat turns the heartbeat off for good, when the closing
+// handshake starts or the connection ends.
 func (c *Conn) stopHeartbeat() {
 	hb := &c.hb
 	hb.mu.Lock()
 	defer hb.mu.Unlock()
+	hb.stopped = true
 	if hb.timer != nil {
 		hb.timer.Stop()
 		hb.timer = nil

@@ -1,9 +1,11 @@
 package websocket
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"net"
+	"slices"
 )
 
 // readState is where the read path stands in the frame and message being
@@ -161,7 +163,15 @@ func (c *Conn) discardFrame() (ended bool) {
 // beginRead and endRead bracket a read method, so that Close can tell
 // whether an application reader is there to receive the peer's messages.
 func (c *Conn) beginRead() { c.readers.Add(1) }
-func (c *Conn) endRead()   { c.readers.Add(-1) }
+
+func (c *Conn) endRead() {
+	if c.readers.Add(-1) == 0 && c.closing.Load() {
+		select {
+		case c.readerLeft <- struct{}{}:
+		default:
+		}
+	}
+}
 
 // ended reports whether the connection has ended.
 func (c *Conn) ended() bool { return c.hasEnded.Load() }
@@ -181,7 +191,7 @@ func (c *Conn) ended() bool { return c.hasEnded.Load() }
 func (c *Conn) NextReader() (MessageType, io.Reader, error) {
 	c.beginRead()
 	defer c.endRead()
-	typ, _, gen, err := c.nextMessage()
+	typ, gen, err := c.nextMessage()
 	if err != nil {
 		return 0, nil, err
 	}
@@ -190,68 +200,91 @@ func (c *Conn) NextReader() (MessageType, io.Reader, error) {
 	return typ, &c.msgReaders[gen&1], nil
 }
 
-// nextMessage is NextReader without the reader: it returns the type of the
-// next message, the payload length of its first frame and its generation.
-func (c *Conn) nextMessage() (typ MessageType, size int64, gen uint64, err error) {
+// nextMessage is NextReader without the reader: it returns the type of
+// the next message and its generation.
+func (c *Conn) nextMessage() (typ MessageType, gen uint64, err error) {
 	if !c.readLock.lock(c.done) {
-		return 0, 0, 0, c.terminalError()
+		return 0, 0, c.terminalError()
 	}
 	defer c.readLock.unlock()
+	if typ, err = c.nextMessageLocked(); err != nil {
+		return 0, 0, err
+	}
+	c.msgReaders[c.rd.gen&1] = messageReader{c: c, gen: c.rd.gen}
+	return typ, c.rd.gen, nil
+}
+
+// nextMessageLocked skips what is left of the current message and reads
+// up to the first data frame of the next. The caller holds readLock.
+func (c *Conn) nextMessageLocked() (MessageType, error) {
 	if c.ended() {
-		return 0, 0, 0, c.terminalError()
+		return 0, c.terminalError()
 	}
 	for !c.rd.messageDone() {
 		if err := c.skipFrame(); err != nil {
-			return 0, 0, 0, c.readFailed(err)
+			return 0, c.readFailed(err)
 		}
 	}
 	for {
 		data, err := c.nextFrame()
 		if err != nil {
-			return 0, 0, 0, c.readFailed(err)
+			return 0, c.readFailed(err)
 		}
 		if data {
-			c.msgReaders[c.rd.gen&1] = messageReader{c: c, gen: c.rd.gen}
-			return c.rd.msgType, c.rd.remaining, c.rd.gen, nil
+			return c.rd.msgType, nil
 		}
 	}
 }
 
 // ReadMessage reads the next data message whole, within the read limit.
-// When the message is one frame, the returned slice is its only
-// allocation. Errors are those of NextReader. One goroutine at a time may
-// read; see Conn.
+// When the message is one frame of at most 64 KiB, the returned slice is
+// its only allocation; larger messages grow the slice as their bytes
+// arrive, so that a header alone never allocates more than 64 KiB. Errors
+// are those of NextReader. One goroutine at a time may read; see Conn.
 func (c *Conn) ReadMessage() (MessageType, []byte, error) {
 	c.beginRead()
 	defer c.endRead()
-	typ, size, gen, err := c.nextMessage()
+	if !c.readLock.lock(c.done) {
+		return 0, nil, c.terminalError()
+	}
+	defer c.readLock.unlock()
+	typ, err := c.nextMessageLocked()
 	if err != nil {
 		return 0, nil, err
 	}
-	r := messageReader{c: c, gen: gen}
-	b := make([]byte, 0, size)
+	var b []byte
 	for {
-		if len(b) == cap(b) {
-			// An empty read reports the end of the message without
-			// growing the slice for nothing.
-			if _, err := r.Read(b[len(b):]); err != nil {
-				if err == io.EOF {
-					return typ, b, nil
+		if c.rd.remaining == 0 {
+			if !c.rd.fragmented {
+				if b == nil {
+					b = []byte{}
 				}
-				return 0, nil, err
+				return typ, b, nil
 			}
-			b = append(b, 0)[:len(b)]
+			if _, err := c.nextFrame(); err != nil {
+				return 0, nil, c.readFailed(err)
+			}
+			continue
 		}
-		n, err := r.Read(b[len(b):cap(b)])
+		if len(b) == cap(b) {
+			grow := int(min(c.rd.remaining, int64(max(cap(b), maxFirstAlloc))))
+			if b == nil {
+				b = make([]byte, 0, grow)
+			} else {
+				b = slices.Grow(b, grow)
+			}
+		}
+		n, err := c.readPayload(b[len(b):cap(b)])
 		b = b[:len(b)+n]
-		if err == io.EOF {
-			return typ, b, nil
-		}
 		if err != nil {
-			return 0, nil, err
+			return 0, nil, c.readFailed(err)
 		}
 	}
 }
+
+// maxFirstAlloc bounds what ReadMessage allocates on a frame's announced
+// length before its bytes arrive.
+const maxFirstAlloc = 64 << 10
 
 // messageReader reads one message's payload across its frames.
 type messageReader struct {
@@ -259,7 +292,10 @@ type messageReader struct {
 	gen uint64
 }
 
-var errStaleReader = fmt.Errorf("websocket: read from the reader of an earlier message: %w", net.ErrClosed)
+var (
+	errStaleReader = errors.New("websocket: read from the reader of an earlier message")
+	errDiscarded   = fmt.Errorf("websocket: the rest of the message was discarded by Close: %w", net.ErrClosed)
+)
 
 // Read reads the message's payload. It returns io.EOF at its end, and the
 // connection's error if it ends first. One goroutine at a time may read;
@@ -281,8 +317,11 @@ func (r *messageReader) Read(p []byte) (int, error) {
 // defer: this is the path every byte of a message goes through.)
 func (r *messageReader) readLocked(p []byte) (int, error) {
 	c := r.c
-	if r.gen != c.rd.gen || c.rd.discarded {
+	if r.gen != c.rd.gen {
 		return 0, errStaleReader
+	}
+	if c.rd.discarded {
+		return 0, errDiscarded
 	}
 	if c.ended() {
 		return 0, c.terminalError()
