@@ -56,7 +56,8 @@ type closeFields struct {
 	peerReason   string
 	cause        error // the first reason the end is not clean
 	closeSendErr error
-	event        CloseEvent // set when done is closed
+	event        CloseEvent // set by finish
+	recorded     bool       // finish has set event
 }
 
 // closeState is where a connection stands in the closing handshake.
@@ -208,7 +209,7 @@ func (c *Conn) sendClose(code StatusCode, reason string, deadline time.Time) err
 		binary.BigEndian.PutUint16(p[:], uint16(code))
 		n = 2 + copy(p[2:], reason)
 	}
-	err := c.writeControl(opClose, p[:n])
+	err := c.writeControl(opClose, p[:n], deadline, nil)
 	c.closeMu.Lock()
 	c.closeSendErr = err
 	c.closeMu.Unlock()
@@ -243,6 +244,7 @@ func (c *Conn) finish(orderly bool) {
 	}
 	ev.WasClean = orderly && ev.Err == nil
 	c.event = ev
+	c.recorded = true
 	c.closeMu.Unlock()
 	_ = c.stream.Close()
 	c.stopHeartbeat()
@@ -514,10 +516,19 @@ func (c *Conn) Terminate() error {
 		c.dropTCP()
 		return nil
 	}
-	// The state machine has ended the connection, but an orderly close may
-	// still be waiting for our close frame to go out: cut that short.
+	// The state is closed, but the orderly close may still wait for our
+	// close frame to go out. Cut it short, and let the record say so.
+	c.closeMu.Lock()
+	pending := !c.recorded
+	if pending && c.cause == nil {
+		c.cause = ErrTerminated
+	}
+	c.closeMu.Unlock()
+	if !pending {
+		return fmt.Errorf("websocket: terminate: %w", net.ErrClosed)
+	}
 	_ = c.stream.Close()
-	return fmt.Errorf("websocket: terminate: %w", net.ErrClosed)
+	return nil
 }
 
 // parseClosePayload decodes a close frame's body (section 5.5.1): empty,

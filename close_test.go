@@ -164,10 +164,13 @@ func TestCloseWithoutReader(t *testing.T) {
 		go func() { closed <- c.Close(StatusNormalClosure, "") }()
 		p.wantClose(StatusNormalClosure)
 		p.send(wText, []byte("dis"))
-		p.send(fin|wPing, []byte("no pong after close"))
+		p.send(fin|wPing, []byte("still answered"))
+		// [RFC6455 5.5.2]: pings are answered until the peer's close
+		// frame, even after ours.
+		p.wantFrame(fin|wPong, "still answered")
 		p.send(fin|wCont, []byte("carded"))
 		p.sendClose(StatusNormalClosure, "")
-		p.wantEOF() // and no pong before it
+		p.wantEOF()
 		require.NoError(t, <-closed)
 		_, _, err := c.ReadMessage()
 		assert.Equal(t, &CloseError{Code: StatusNormalClosure}, err)

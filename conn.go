@@ -188,8 +188,10 @@ type pingWaiter struct {
 
 // Ping sends a ping frame with payload (at most 125 bytes) and waits until a
 // pong with the same payload arrives, ctx ends, or the connection ends.
-// Pongs are read by the read methods, so some goroutine must be reading.
-// Safe from any goroutine; concurrent pings are told apart by payload.
+// Waiting for another frame to finish honors ctx; the ping's own write is
+// bounded by the WriteTimeout, not by ctx. Pongs are read by the read
+// methods, so some goroutine must be reading. Safe from any goroutine;
+// concurrent pings are told apart by payload.
 func (c *Conn) Ping(ctx context.Context, payload []byte) error {
 	if len(payload) > maxControlPayload {
 		return fmt.Errorf("websocket: ping payload of %d bytes is longer than %d", len(payload), maxControlPayload)
@@ -199,7 +201,10 @@ func (c *Conn) Ping(ctx context.Context, payload []byte) error {
 	c.pings = append(c.pings, w)
 	c.pingMu.Unlock()
 	defer c.forgetPing(w)
-	if err := c.writeControl(opPing, payload); err != nil {
+	if err := c.writeControl(opPing, payload, time.Time{}, ctx.Done()); err != nil {
+		if err == errWriteStopped {
+			return fmt.Errorf("websocket: ping: %w", ctx.Err())
+		}
 		return err
 	}
 	select {
@@ -258,6 +263,23 @@ func (l chanLock) lock(abort <-chan struct{}) bool {
 	case l <- struct{}{}:
 		return true
 	case <-abort:
+		return false
+	}
+}
+
+// lockOr is lock that also gives up once stop is closed.
+func (l chanLock) lockOr(abort, stop <-chan struct{}) bool {
+	select {
+	case l <- struct{}{}:
+		return true
+	default:
+	}
+	select {
+	case l <- struct{}{}:
+		return true
+	case <-abort:
+		return false
+	case <-stop:
 		return false
 	}
 }

@@ -91,21 +91,26 @@ func (g *Group) Shutdown(ctx context.Context, code StatusCode, reason string) (S
 	for _, c := range conns {
 		wg.Go(func() { _ = c.Close(code, reason) })
 	}
-	closed := make(chan struct{})
+	// Wait for the ends, not for the Close calls: a connection whose close
+	// had already started returns from Close at once.
+	ended := make(chan struct{})
 	go func() {
-		wg.Wait()
-		close(closed)
+		for _, c := range conns {
+			<-c.Done()
+		}
+		close(ended)
 	}()
 	var err error
 	select {
-	case <-closed:
+	case <-ended:
 	case <-ctx.Done():
 		err = ctx.Err()
 		for _, c := range conns {
 			_ = c.Terminate()
 		}
-		<-closed
+		<-ended
 	}
+	wg.Wait()
 	var res ShutdownResult
 	for _, c := range conns {
 		<-c.Done()

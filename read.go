@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"slices"
+	"time"
 )
 
 // readState is where the read path stands in the frame and message being
@@ -85,9 +86,9 @@ func (c *Conn) handleControl(h header) error {
 	switch h.op {
 	case opPing:
 		// [RFC6455 5.5.2]: answered "as soon as is practical", also
-		// between the fragments of a message. Once our close frame is out
-		// nothing more may be sent, and writeControl refuses.
-		_ = c.writeControl(opPong, p)
+		// between the fragments of a message and while our close frame
+		// waits for the peer's.
+		_ = c.writeControl(opPong, p, time.Time{}, nil)
 	case opPong:
 		c.gotPong(p)
 	case opClose:

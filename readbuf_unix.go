@@ -3,6 +3,7 @@
 package websocket
 
 import (
+	"net"
 	"os"
 	"syscall"
 )
@@ -30,8 +31,15 @@ func rawConnOf(s stream) syscall.RawConn {
 	if !ok {
 		return nil
 	}
-	sc, ok := ns.Conn.(syscall.Conn)
-	if !ok {
+	// Only a socket the runtime owns: a wrapper may do its own reading
+	// (a PROXY header, metrics) that a raw read would skip.
+	var sc syscall.Conn
+	switch conn := ns.Conn.(type) {
+	case *net.TCPConn:
+		sc = conn
+	case *net.UnixConn:
+		sc = conn
+	default:
 		return nil
 	}
 	raw, err := sc.SyscallConn()

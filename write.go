@@ -204,16 +204,26 @@ func (c *Conn) writeTwo(hdr, payload []byte) error {
 }
 
 // writeControl writes one control frame. Once the closing handshake has
-// started, only the close frame itself may go out.
-func (c *Conn) writeControl(op opcode, payload []byte) error {
-	if !c.frameLock.lock(c.done) {
-		return c.writeClosedErr()
+// started, only the close frame and pongs may go out: [RFC6455 5.5.2]
+// asks for a pong to every ping until the peer's close frame arrives. The
+// close frame is written by the deadline of the closing handshake, set
+// once the lock is held so that no data write can replace it; other
+// frames by the WriteTimeout. The wait for the lock ends when the
+// connection ends or stop is closed (nil: never).
+func (c *Conn) writeControl(op opcode, payload []byte, deadline time.Time, stop <-chan struct{}) error {
+	if !c.frameLock.lockOr(c.done, stop) {
+		if c.ended() {
+			return c.writeClosedErr()
+		}
+		return errWriteStopped
 	}
 	defer c.frameLock.unlock()
-	if (c.closing.Load() && op != opClose) || c.writeBroken {
+	if (c.closing.Load() && op != opClose && op != opPong) || c.writeBroken {
 		return c.writeClosedErr()
 	}
-	if op != opClose { // sendClose set the close frame's deadline
+	if !deadline.IsZero() {
+		_ = c.stream.SetWriteDeadline(deadline)
+	} else {
 		c.armWriteDeadline()
 	}
 	var b [maxHeaderSize + maxControlPayload]byte
@@ -224,6 +234,9 @@ func (c *Conn) writeControl(op opcode, payload []byte) error {
 	}
 	return nil
 }
+
+// errWriteStopped is returned when the caller gave up waiting to write.
+var errWriteStopped = errors.New("websocket: gave up waiting to write")
 
 // armWriteDeadline bounds the write that follows by the WriteTimeout. The
 // caller holds frameLock.

@@ -1,0 +1,152 @@
+package websocket
+
+import (
+	"context"
+	"encoding/binary"
+	"runtime"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// These tests pin down how the ways a connection ends interact: a reader
+// that leaves during Close, a heartbeat during Close, Terminate while an
+// orderly close waits, a drain of a connection already closing.
+
+// TestCloseReaderLeaves: the reader stops reading during Close (its
+// handler returned); Close reads the peer's close frame in its place once
+// readerGrace has passed.
+func TestCloseReaderLeaves(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p, c := pipeConn(t, nil)
+		got := make(chan message, 1)
+		go func() { // reads one message, then its handler returns
+			typ, data, err := c.ReadMessage()
+			got <- message{typ, string(data), err}
+		}()
+		synctest.Wait()
+		start := time.Now()
+		closed := make(chan error, 1)
+		go func() { closed <- c.Close(StatusNormalClosure, "") }()
+		p.wantClose(StatusNormalClosure)
+		p.send(fin|wText, []byte("last"))
+		assert.Equal(t, message{TextMessage, "last", nil}, <-got)
+		p.sendClose(StatusNormalClosure, "")
+		p.wantEOF()
+		require.NoError(t, <-closed)
+		assert.Equal(t, readerGrace, time.Since(start))
+		assert.True(t, c.CloseEvent().WasClean)
+	})
+}
+
+// TestHeartbeatStopsWhenClosing: a ping cycle that would end during the
+// closing handshake does not cut it short.
+func TestHeartbeatStopsWhenClosing(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p, c := pipeConn(t, &Upgrader{PingInterval: 10 * time.Second, PongTimeout: 3 * time.Second})
+		readAll(c)
+		time.Sleep(9 * time.Second) // the peer is quiet; the first ping is due at 10 s
+		closed := make(chan error, 1)
+		go func() { closed <- c.Close(StatusNormalClosure, "") }()
+		p.wantClose(StatusNormalClosure)
+		time.Sleep(4500 * time.Millisecond) // a slow answer, inside the close timeout
+		p.sendClose(StatusNormalClosure, "")
+		p.wantEOF()
+		require.NoError(t, <-closed)
+		assert.True(t, c.CloseEvent().WasClean)
+	})
+}
+
+// TestTerminateWhileCloseWaits: the peer's close frame has arrived, but our
+// close frame is stuck behind a data write; Terminate ends it at once and
+// the record says so.
+func TestTerminateWhileCloseWaits(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p, c := pipeConn(t, nil)
+		go func() { _ = c.WriteMessage(BinaryMessage, make([]byte, 1<<16)) }() // the peer never reads it
+		msgs := readAll(c)
+		synctest.Wait()
+		closed := make(chan error, 1)
+		go func() { closed <- c.Close(StatusNormalClosure, "") }()
+		synctest.Wait() // Close waits for the frame lock
+		p.sendClose(StatusNormalClosure, "")
+		synctest.Wait() // the reader waits for our close frame
+		require.NoError(t, c.Terminate())
+		assert.ErrorIs(t, <-closed, ErrTerminated)
+		ev := c.CloseEvent()
+		assert.False(t, ev.WasClean)
+		assert.ErrorIs(t, ev.Err, ErrTerminated)
+		assert.Equal(t, StatusNormalClosure, CloseStatus((<-msgs).err))
+	})
+}
+
+// TestShutdownContextForClosingConn: Shutdown's context bounds a
+// connection whose close another caller had already started.
+func TestShutdownContextForClosingConn(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := &Group{}
+		p, c := pipeConn(t, &Upgrader{Group: g, CloseTimeout: 30 * time.Second})
+		go func() { _ = c.Close(StatusGoingAway, "") }()
+		p.wantClose(StatusGoingAway) // and never answers
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		start := time.Now()
+		res, err := g.Shutdown(ctx, 0, "")
+		assert.Equal(t, time.Second, time.Since(start))
+		assert.ErrorIs(t, err, context.DeadlineExceeded)
+		assert.Equal(t, ShutdownResult{Terminated: 1}, res)
+	})
+}
+
+// TestPingContextWhileWriteBlocked: Ping gives up when its context ends
+// while another write holds the connection.
+func TestPingContextWhileWriteBlocked(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		_, c := pipeConn(t, nil)
+		go func() { _ = c.WriteMessage(BinaryMessage, make([]byte, 1<<16)) }() // the peer never reads it
+		synctest.Wait()
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		start := time.Now()
+		err := c.Ping(ctx, []byte("x"))
+		assert.ErrorIs(t, err, context.DeadlineExceeded)
+		assert.Equal(t, time.Second, time.Since(start))
+		require.NoError(t, c.Terminate())
+	})
+}
+
+// TestReadMessageHugeHeader: a header that announces more than will come
+// allocates little, and with no read limit does not crash the reader.
+func TestReadMessageHugeHeader(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		limit  int64
+		length uint64
+	}{
+		{"2^62 without a limit", -1, 1 << 62},
+		{"1 MiB within the limit", 0, 1 << 20},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			p, c := connect(t, &Upgrader{ReadLimit: tt.limit})
+			header := []byte{fin | wBinary, 0x80 | 127}
+			header = binary.BigEndian.AppendUint64(header, tt.length)
+			p.sendRaw(append(header, p.key[:]...))
+			p.sendRaw([]byte("just a few bytes"))
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			result := make(chan error, 1)
+			go func() {
+				_, _, err := c.ReadMessage()
+				result <- err
+			}()
+			p.conn.Close() // the rest never comes
+			err := <-result
+			runtime.ReadMemStats(&after)
+			assert.Equal(t, StatusAbnormalClosure, CloseStatus(err))
+			assert.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(512<<10), "bytes allocated while reading")
+		})
+	}
+}
