@@ -32,6 +32,7 @@ func TestCloseReaderLeaves(t *testing.T) {
 		closed := make(chan error, 1)
 		go func() { closed <- c.Close(StatusNormalClosure, "") }()
 		p.wantClose(StatusNormalClosure)
+		synctest.Wait() // Close waits, leaving the frames to the reader
 		p.send(fin|wText, []byte("last"))
 		assert.Equal(t, message{TextMessage, "last", nil}, <-got)
 		p.sendClose(StatusNormalClosure, "")
