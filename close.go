@@ -377,12 +377,13 @@ const maxCloseReason = maxControlPayload - 2
 // If a goroutine is inside a read method when Close is called, that reader
 // goes on receiving the messages the peer sent before its close frame, then
 // a *CloseError. Otherwise Close reads and discards them itself, handing
-// over to a reader that arrives meanwhile.
+// over to a reader that arrives meanwhile; a reader that stops reading
+// during Close gets 100 ms to come back before Close reads in its place.
 //
 // Close returns nil when the handshake completed, also when the peer's close
 // frame arrived first and Close joined its answer. It returns an error when
-// the handshake failed (ErrCloseTimeout, ErrTerminated, an I/O error);
-// TCP is closed anyway. It returns an error wrapping net.ErrClosed at once,
+// the handshake failed (ErrCloseTimeout, ErrTerminated, ErrWriteTimeout,
+// a protocol violation, an I/O error); TCP is closed anyway. It returns an error wrapping net.ErrClosed at once,
 // sending nothing, when a close had already started or the connection had
 // ended. Invalid arguments (a code that may not be sent, a reason over 123
 // bytes or not UTF-8) return an error and send nothing.

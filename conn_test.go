@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"testing/iotest"
+	"testing/synctest"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -273,27 +275,32 @@ func TestConcurrentWriters(t *testing.T) {
 // TestPing sends a ping and waits for the peer's pong; pongs with another
 // payload do not count.
 func TestPing(t *testing.T) {
-	p, c := connect(t, nil)
-	msgs := readAll(c)
-	done := make(chan error, 1)
-	go func() { done <- c.Ping(context.Background(), []byte("are you there")) }()
-	p.wantFrame(fin|wPing, "are you there")
-	p.send(fin|wPong, []byte("something else"))
-	p.send(fin|wText, []byte("between"))
-	assert.Equal(t, "between", (<-msgs).data)
-	select {
-	case err := <-done:
-		t.Fatalf("Ping returned %v on a pong of another payload", err)
-	default:
-	}
-	p.send(fin|wPong, []byte("are you there"))
-	require.NoError(t, <-done)
+	synctest.Test(t, func(t *testing.T) {
+		p, c := pipeConn(t, nil)
+		msgs := readAll(c)
+		done := make(chan error, 1)
+		go func() { done <- c.Ping(context.Background(), []byte("are you there")) }()
+		p.wantFrame(fin|wPing, "are you there")
+		p.send(fin|wPong, []byte("something else"))
+		p.send(fin|wText, []byte("between"))
+		assert.Equal(t, "between", (<-msgs).data)
+		synctest.Wait() // everything has run that a wrong pong could wake
+		select {
+		case err := <-done:
+			t.Fatalf("Ping returned %v on a pong of another payload", err)
+		default:
+		}
+		p.send(fin|wPong, []byte("are you there"))
+		require.NoError(t, <-done)
 
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	go func() { done <- c.Ping(ctx, []byte("late")) }()
-	p.wantFrame(fin|wPing, "late")
-	require.ErrorIs(t, <-done, context.Canceled)
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		go func() { done <- c.Ping(ctx, []byte("late")) }()
+		p.wantFrame(fin|wPing, "late")
+		start := time.Now()
+		require.ErrorIs(t, <-done, context.DeadlineExceeded)
+		assert.Equal(t, time.Minute, time.Since(start))
+	})
 }
 
 // TestBadArguments checks that the application's mistakes return errors

@@ -29,6 +29,8 @@
 //
 // One goroutine at a time may read; any number may write, and each message
 // goes out whole. Close, Terminate, Ping, the deadline setters and the
-// accessors are safe from any goroutine. The package starts no goroutine:
-// a Conn's work runs in the calls of its user.
+// accessors are safe from any goroutine. A Conn has no goroutine of its
+// own: its work runs in the calls of its user, and the heartbeat on a
+// runtime timer. Group.Shutdown runs the handshakes of a drain in a
+// goroutine each, until they end.
 package websocket

@@ -50,7 +50,7 @@ type CloseError struct {
 }
 
 // Error describes the close, such as
-// `websocket: closed by peer: 1001 (going away) "bye"`.
+// `websocket: closed: 1001 (going away) "bye"`.
 func (e *CloseError) Error() string {
 	s := "websocket: closed: " + e.Code.String()
 	if e.Reason != "" {

@@ -20,7 +20,8 @@ import (
 type Upgrader struct {
 	// Subprotocols lists the subprotocols the server speaks, most
 	// preferred first. The first one the client also offers is chosen;
-	// none is chosen when they share none.
+	// none is chosen when they share none (browsers and Node's ws then
+	// fail the connection on their side).
 	Subprotocols []string
 
 	// CheckOrigin decides whether a request's Origin may connect. Nil
@@ -36,7 +37,7 @@ type Upgrader struct {
 
 	// CloseTimeout bounds the closing handshake: how long Close waits for
 	// the peer's close frame, and how long writing a close frame may take
-	// (5 s when zero).
+	// (5 s when zero). It also bounds the write of the 101 response.
 	CloseTimeout time.Duration
 
 	// WriteTimeout bounds every write: a peer that stops reading cannot
@@ -93,8 +94,9 @@ func refuse(status int, msg string) *handshakeError {
 //
 // A request that is not a valid WebSocket handshake is answered with an
 // HTTP error (405, 400, 426 or 403) and Upgrade returns an error wrapping
-// ErrBadHandshake that says why; the application must not write to w
-// after any error. Bytes the client sent behind its request are the first
+// ErrBadHandshake that says why; while the Upgrader's Group drains, it is
+// answered with 503 and the error wraps ErrShuttingDown. The application
+// must not write to w after any error. Bytes the client sent behind its request are the first
 // the Conn reads. Safe from any number of goroutines.
 func (u *Upgrader) Upgrade(w http.ResponseWriter, r *http.Request, responseHeader http.Header) (*Conn, error) {
 	if w == nil || r == nil {
