@@ -253,21 +253,9 @@ type chanLock chan struct{}
 // lock takes the lock, or returns false once abort is closed. A free lock
 // is taken without looking at abort: callers check the connection's state
 // once they hold it.
-func (l chanLock) lock(abort <-chan struct{}) bool {
-	select {
-	case l <- struct{}{}:
-		return true
-	default:
-	}
-	select {
-	case l <- struct{}{}:
-		return true
-	case <-abort:
-		return false
-	}
-}
+func (l chanLock) lock(abort <-chan struct{}) bool { return l.lockOr(abort, nil) }
 
-// lockOr is lock that also gives up once stop is closed.
+// lockOr is lock that also gives up once stop is closed (nil: never).
 func (l chanLock) lockOr(abort, stop <-chan struct{}) bool {
 	select {
 	case l <- struct{}{}:
