@@ -67,7 +67,8 @@ type Conn struct {
 	writeTimeout time.Duration
 	readLimit    atomic.Int64
 	hb           heartbeat
-	onEnd        func() // run once the connection has ended: leaves its Group
+	deflate      *deflateState // nil unless permessage-deflate was negotiated
+	onEnd        func()        // run once the connection has ended: leaves its Group
 
 	// Read state. readLock is held by the goroutine reading frames: an
 	// application reader, or Close draining; readers counts the
@@ -110,6 +111,8 @@ type connConfig struct {
 	pingInterval    time.Duration
 	pongTimeout     time.Duration
 	group           *Group
+	deflate         *deflateParams // nil: no compression
+	deflateMin      int            // messages shorter go uncompressed
 	readBufferSize  int
 	writeBufferSize int
 }
@@ -135,6 +138,10 @@ func newConn(s stream, cfg connConfig) *Conn {
 	c.readerLeft = make(chan struct{}, 1)
 	c.done = make(chan struct{})
 	c.readLimit.Store(cfg.readLimit)
+	if cfg.deflate != nil {
+		c.deflate = &deflateState{params: *cfg.deflate, threshold: cfg.deflateMin}
+		c.deflate.enabled.Store(true)
+	}
 	if g := cfg.group; g != nil {
 		c.onEnd = func() { g.remove(c) }
 	}

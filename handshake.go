@@ -54,6 +54,18 @@ type Upgrader struct {
 	PingInterval time.Duration
 	PongTimeout  time.Duration
 
+	// Compression turns permessage-deflate (RFC 7692) on: the client's
+	// first acceptable offer is answered, and messages are compressed
+	// with compress/flate at flate.BestSpeed. Off when zero. See
+	// CompressionMode for what each mode holds per connection.
+	Compression CompressionMode
+
+	// CompressionThreshold is the size in bytes below which WriteMessage
+	// sends a message uncompressed, since deflate makes short messages
+	// longer (128 when zero; negative compresses every message). Messages
+	// written with NextWriter are compressed whatever their size.
+	CompressionThreshold int
+
 	// Group, when set, tracks every Conn this Upgrader makes, so that
 	// Group.Shutdown can close them all; while it drains, Upgrade answers
 	// HTTP 503.
@@ -129,7 +141,11 @@ func (u *Upgrader) Upgrade(w http.ResponseWriter, r *http.Request, responseHeade
 	}
 
 	cfg := u.config(subprotocol)
-	resp := buildResponse(key, subprotocol, responseHeader)
+	var extensions string
+	if params, offer, ok := negotiateDeflate(r.Header.Values("Sec-Websocket-Extensions"), u.Compression); ok {
+		cfg.deflate, extensions = &params, offer
+	}
+	resp := buildResponse(key, subprotocol, extensions, responseHeader)
 	_ = netConn.SetWriteDeadline(time.Now().Add(cfg.closeTimeout))
 	if _, err := netConn.Write(resp); err != nil {
 		netConn.Close()
@@ -225,11 +241,15 @@ func (u *Upgrader) config(subprotocol string) connConfig {
 		pingInterval:    u.PingInterval,
 		pongTimeout:     u.PongTimeout,
 		group:           u.Group,
+		deflateMin:      u.CompressionThreshold,
 		readBufferSize:  u.ReadBufferSize,
 		writeBufferSize: u.WriteBufferSize,
 	}
 	if cfg.readLimit == 0 {
 		cfg.readLimit = defaultReadLimit
+	}
+	if cfg.deflateMin == 0 {
+		cfg.deflateMin = defaultCompressionThreshold
 	}
 	if cfg.closeTimeout <= 0 {
 		cfg.closeTimeout = defaultCloseTimeout
@@ -256,13 +276,16 @@ var handshakeHeaders = map[string]bool{
 
 // buildResponse writes the 101 response. Headers from extra that are not
 // valid HTTP are left out rather than let them split the response.
-func buildResponse(key, subprotocol string, extra http.Header) []byte {
+func buildResponse(key, subprotocol, extensions string, extra http.Header) []byte {
 	var b bytes.Buffer
 	b.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ")
 	b.WriteString(acceptKey(key))
 	b.WriteString("\r\n")
 	if subprotocol != "" {
 		b.WriteString("Sec-WebSocket-Protocol: " + subprotocol + "\r\n")
+	}
+	if extensions != "" {
+		b.WriteString("Sec-WebSocket-Extensions: " + extensions + "\r\n")
 	}
 	for k, vs := range extra {
 		if handshakeHeaders[http.CanonicalHeaderKey(k)] || !httpguts.ValidHeaderFieldName(k) {

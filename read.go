@@ -25,6 +25,7 @@ type readState struct {
 	utf8       utf8Validator
 	gen        uint64 // counts messages, so that a reader of an older one is refused
 	discarded  bool   // Close drained part of this message
+	compressed bool   // the message is deflated (RSV1 on its first frame)
 }
 
 // messageDone reports whether the current message has been read whole.
@@ -38,7 +39,11 @@ func (c *Conn) nextFrame() (data bool, err error) {
 	if err != nil {
 		return false, err
 	}
-	if err := checkHeader(h, c.role, 0); err != nil {
+	var allowedRSV byte
+	if c.deflate != nil {
+		allowedRSV = rsv1
+	}
+	if err := checkHeader(h, c.role, allowedRSV); err != nil {
 		return false, err
 	}
 	if h.op.isControl() {
@@ -49,6 +54,10 @@ func (c *Conn) nextFrame() (data bool, err error) {
 		if !rd.fragmented {
 			return false, protocolErrorf(StatusProtocolError, "continuation frame with no message to continue")
 		}
+		// [RFC7692 6.1]: RSV1 marks only a message's first frame.
+		if h.rsv&rsv1 != 0 {
+			return false, protocolErrorf(StatusProtocolError, "RSV1 on a continuation frame")
+		}
 	} else {
 		if rd.fragmented {
 			return false, protocolErrorf(StatusProtocolError, "new message inside a fragmented message")
@@ -58,6 +67,7 @@ func (c *Conn) nextFrame() (data bool, err error) {
 		rd.utf8 = utf8Validator{}
 		rd.gen++
 		rd.discarded = false
+		rd.compressed = h.rsv&rsv1 != 0
 	}
 	// The limit is checked on the announced length, before any of the
 	// payload is read: a header claiming 2^62 bytes allocates nothing.
@@ -68,7 +78,7 @@ func (c *Conn) nextFrame() (data bool, err error) {
 	rd.remaining = h.length
 	rd.masked, rd.maskKey, rd.maskPos = h.masked, h.maskKey, 0
 	rd.fragmented = !h.fin
-	if rd.messageDone() && rd.msgType == TextMessage && !rd.utf8.complete() {
+	if rd.messageDone() && rd.msgType == TextMessage && !rd.compressed && !rd.utf8.complete() {
 		return false, protocolErrorf(StatusInvalidFramePayloadData, "text message ends inside a character")
 	}
 	return true, nil
@@ -221,6 +231,11 @@ func (c *Conn) nextMessageLocked() (MessageType, error) {
 	if c.ended() {
 		return 0, c.terminalError()
 	}
+	if c.rd.compressed {
+		if err := c.skipCompressedLocked(); err != nil {
+			return 0, c.readFailed(err)
+		}
+	}
 	for !c.rd.messageDone() {
 		if err := c.skipFrame(); err != nil {
 			return 0, c.readFailed(err)
@@ -253,6 +268,9 @@ func (c *Conn) ReadMessage() (MessageType, []byte, error) {
 	if err != nil {
 		return 0, nil, err
 	}
+	if c.rd.compressed {
+		return c.readInflatedLocked(typ)
+	}
 	var b []byte
 	for {
 		if c.rd.remaining == 0 {
@@ -282,6 +300,44 @@ func (c *Conn) ReadMessage() (MessageType, []byte, error) {
 		}
 	}
 }
+
+// readInflatedLocked is ReadMessage for a compressed message. Output is
+// gathered in pooled chunks and copied once into a slice of its exact
+// size, so that a message that inflates past the read limit is stopped
+// with nothing allocated for it but the chunks in flight. The caller holds
+// readLock.
+func (c *Conn) readInflatedLocked(typ MessageType) (MessageType, []byte, error) {
+	var chunks []*[]byte
+	defer func() {
+		for _, ch := range chunks {
+			inflatePool.put(ch)
+		}
+	}()
+	total, last := 0, 0 // bytes in all chunks, and in the last one
+	for {
+		if len(chunks) == 0 || last == inflatePool.size {
+			chunks = append(chunks, inflatePool.get())
+			last = 0
+		}
+		n, err := c.inflate((*chunks[len(chunks)-1])[last:])
+		last += n
+		total += n
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return 0, nil, c.readFailed(err)
+		}
+	}
+	b := make([]byte, 0, total)
+	for _, ch := range chunks {
+		b = append(b, (*ch)[:min(inflatePool.size, total-len(b))]...)
+	}
+	return typ, b, nil
+}
+
+// inflatePool holds the chunks ReadMessage inflates into.
+var inflatePool = poolFor(16 << 10)
 
 // maxFirstAlloc bounds what ReadMessage allocates on a frame's announced
 // length before its bytes arrive.
@@ -326,6 +382,16 @@ func (r *messageReader) readLocked(p []byte) (int, error) {
 	}
 	if c.ended() {
 		return 0, c.terminalError()
+	}
+	if c.rd.compressed {
+		if len(p) == 0 {
+			return 0, nil
+		}
+		n, err := c.inflate(p)
+		if err != nil && err != io.EOF {
+			return 0, c.readFailed(err)
+		}
+		return n, err
 	}
 	for c.rd.remaining == 0 {
 		if !c.rd.fragmented {

@@ -79,6 +79,13 @@ func connect(t *testing.T, u *Upgrader) (*peer, *Conn) {
 // headers are added to the request.
 func dial(t *testing.T, addr string, extra http.Header) *peer {
 	t.Helper()
+	p, _ := dialResponse(t, addr, extra)
+	return p
+}
+
+// dialResponse is dial that also returns the server's 101 response.
+func dialResponse(t *testing.T, addr string, extra http.Header) (*peer, *http.Response) {
+	t.Helper()
 	conn, err := net.Dial("tcp", addr)
 	require.NoError(t, err)
 	t.Cleanup(func() { conn.Close() })
@@ -97,7 +104,7 @@ func dial(t *testing.T, addr string, extra http.Header) *peer {
 	require.NoError(t, err)
 	require.Equal(t, http.StatusSwitchingProtocols, resp.StatusCode)
 	require.Equal(t, "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=", resp.Header.Get("Sec-WebSocket-Accept"))
-	return &peer{t: t, conn: conn, br: br, key: [4]byte{0x37, 0xfa, 0x21, 0x3d}}
+	return &peer{t: t, conn: conn, br: br, key: [4]byte{0x37, 0xfa, 0x21, 0x3d}}, resp
 }
 
 // frame builds a client frame: masked with the peer's key, with the

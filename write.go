@@ -1,6 +1,8 @@
 package websocket
 
 import (
+	"bytes"
+	"compress/flate"
 	"errors"
 	"fmt"
 	"io"
@@ -37,15 +39,26 @@ func (c *Conn) WriteMessage(typ MessageType, data []byte) error {
 	if !c.msgLock.lock(c.done) {
 		return c.writeClosedErr()
 	}
+	if d := c.deflate; d != nil && d.enabled.Load() && len(data) >= d.threshold {
+		// Compressed through a message writer, whose Close releases
+		// msgLock.
+		w := c.startMessage(op, typ)
+		w.text = false // checked above
+		_, err := w.Write(data)
+		if cerr := w.Close(); err == nil {
+			err = cerr
+		}
+		return err
+	}
 	defer c.msgLock.unlock()
 	if len(data) > c.wpool.size-maxHeaderSize {
-		return c.writeData(op, true, nil, 0, data)
+		return c.writeData(op, true, nil, 0, data, 0)
 	}
 	// Small messages go out in one write, header and payload together,
 	// from a buffer that goes back to the pool right after.
 	buf := c.wpool.get()
 	n := copy((*buf)[maxHeaderSize:], data)
-	err = c.writeData(op, true, *buf, n, nil)
+	err = c.writeData(op, true, *buf, n, nil, 0)
 	c.wpool.put(buf)
 	return err
 }
@@ -69,20 +82,33 @@ func (c *Conn) NextWriter(typ MessageType) (io.WriteCloser, error) {
 		c.msgLock.unlock()
 		return nil, c.writeClosedErr()
 	}
+	return c.startMessage(op, typ), nil
+}
+
+// startMessage sets up the writer of a message, compressed when that was
+// negotiated and is enabled. The caller holds msgLock, which the writer's
+// Close releases.
+func (c *Conn) startMessage(op opcode, typ MessageType) *messageWriter {
 	// Two writers alternate, so that a writer already closed stays closed
 	// without an allocation per message.
 	w := &c.msgWriters[c.writers&1]
 	c.writers++
 	*w = messageWriter{c: c, op: op, text: typ == TextMessage, buf: c.wpool.get()}
-	return w, nil
+	if d := c.deflate; d != nil && d.enabled.Load() {
+		w.rsv = rsv1
+		w.fw = c.compressor(w)
+	}
+	return w
 }
 
 // messageWriter streams one message; it holds c.msgLock and a pooled
 // buffer until Close.
 type messageWriter struct {
 	c      *Conn
-	buf    *[]byte // maxHeaderSize of headroom, then the payload buffered
-	op     opcode  // of the next frame: the message's type, then continuation
+	buf    *[]byte       // maxHeaderSize of headroom, then the payload buffered
+	op     opcode        // of the next frame: the message's type, then continuation
+	rsv    byte          // of the next frame: RSV1 on the first of a compressed message
+	fw     *flate.Writer // the compressor, writing to buf; nil for no compression
 	text   bool
 	utf8   utf8Validator
 	n      int // payload bytes buffered after the headroom
@@ -103,6 +129,13 @@ func (w *messageWriter) Write(p []byte) (int, error) {
 	if w.text && !w.utf8.feed(p) {
 		w.err = fmt.Errorf("websocket: write: %w", ErrInvalidUTF8)
 		return 0, w.err
+	}
+	if w.fw != nil {
+		n, err := w.fw.Write(p)
+		if err != nil {
+			w.err = err
+		}
+		return n, err
 	}
 	room := (*w.buf)[maxHeaderSize:]
 	written := 0
@@ -128,12 +161,28 @@ func (w *messageWriter) Close() error {
 	}
 	w.closed = true
 	defer func() {
+		if w.fw != nil {
+			w.c.releaseCompressor(w.fw)
+			w.fw = nil
+		}
 		w.c.wpool.put(w.buf)
 		w.buf = nil
 		w.c.msgLock.unlock()
 	}()
 	if w.err != nil {
 		return w.err
+	}
+	if w.fw != nil {
+		// [RFC7692 7.2.1]: end the message with a sync flush, whose empty
+		// stored block the wire leaves out.
+		if err := w.fw.Flush(); err != nil {
+			return err
+		}
+		payload := (*w.buf)[maxHeaderSize : maxHeaderSize+w.n]
+		if !bytes.HasSuffix(payload, deflateTail[:]) {
+			return errors.New("websocket: compressor output does not end with a sync flush")
+		}
+		w.n -= len(deflateTail)
 	}
 	if err := w.flush(true); err != nil {
 		return err
@@ -145,8 +194,9 @@ func (w *messageWriter) Close() error {
 }
 
 func (w *messageWriter) flush(fin bool) error {
-	err := w.c.writeData(w.op, fin, *w.buf, w.n, nil)
+	err := w.c.writeData(w.op, fin, *w.buf, w.n, nil, w.rsv)
 	w.op = opContinuation
+	w.rsv = 0
 	w.n = 0
 	if err != nil {
 		w.err = err
@@ -159,7 +209,7 @@ func (w *messageWriter) flush(fin bool) error {
 // header goes into the headroom, so that both leave in one write; data
 // leaves with the header in one vectored write where the stream allows.
 // The caller holds msgLock.
-func (c *Conn) writeData(op opcode, fin bool, buf []byte, buffered int, data []byte) error {
+func (c *Conn) writeData(op opcode, fin bool, buf []byte, buffered int, data []byte, rsv byte) error {
 	if !c.frameLock.lock(c.done) {
 		return c.writeClosedErr()
 	}
@@ -170,7 +220,7 @@ func (c *Conn) writeData(op opcode, fin bool, buf []byte, buffered int, data []b
 		return c.writeClosedErr()
 	}
 	c.armWriteDeadline()
-	hn := putHeader(&c.hdr, header{fin: fin, op: op, length: int64(buffered + len(data))})
+	hn := putHeader(&c.hdr, header{fin: fin, rsv: rsv, op: op, length: int64(buffered + len(data))})
 	var err error
 	if buf != nil {
 		start := maxHeaderSize - hn

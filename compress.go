@@ -1,0 +1,382 @@
+package websocket
+
+import (
+	"compress/flate"
+	"errors"
+	"io"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+)
+
+// Compression: permessage-deflate (RFC 7692), with the standard library's
+// compress/flate. An idle connection holds nothing for it: compressors and
+// decompressors come from pools for one message and go back after it,
+// unless the negotiated mode keeps a context between messages.
+
+// CompressionMode selects permessage-deflate for an Upgrader.
+type CompressionMode uint8
+
+const (
+	// CompressionDisabled declines every offer: messages go uncompressed.
+	CompressionDisabled CompressionMode = iota
+	// CompressionNoContextTakeover compresses each message on its own and
+	// asks the client to do the same: nothing is held between messages,
+	// so an idle connection costs what it costs without compression.
+	CompressionNoContextTakeover
+	// CompressionContextTakeover lets both sides compress each message
+	// with the previous ones as a dictionary, for a better ratio on
+	// repetitive traffic, at the price of a compressor and a 32 KiB
+	// window held by each connection once it has used them.
+	CompressionContextTakeover
+)
+
+// deflateTail ends every compressed message before it is stripped for the
+// wire (RFC 7692 section 7.2.1): an empty stored block.
+var deflateTail = [4]byte{0x00, 0x00, 0xff, 0xff}
+
+// windowSize is the most a deflate stream looks back.
+const windowSize = 32 << 10
+
+// defaultCompressionThreshold is the size below which WriteMessage sends
+// messages uncompressed: deflate makes short messages longer.
+const defaultCompressionThreshold = 128
+
+// deflateParams is an accepted permessage-deflate offer.
+type deflateParams struct {
+	serverNoContext bool // our compressor starts afresh for each message
+	clientNoContext bool // the peer's does, so our decompressor keeps no window
+}
+
+// negotiateDeflate takes the first offer of permessage-deflate in the
+// client's Sec-WebSocket-Extensions headers that mode can accept, and
+// returns its parameters and the response header's value. An offer with a
+// malformed, duplicated or unknown parameter is declined, as is one that
+// limits our window below 32 KiB (compress/flate cannot).
+func negotiateDeflate(headers []string, mode CompressionMode) (deflateParams, string, bool) {
+	if mode == CompressionDisabled {
+		return deflateParams{}, "", false
+	}
+	for _, line := range headers {
+		for _, offer := range strings.Split(line, ",") {
+			p, ok := parseDeflateOffer(offer)
+			if !ok {
+				continue
+			}
+			if mode == CompressionNoContextTakeover {
+				p = deflateParams{serverNoContext: true, clientNoContext: true}
+			}
+			resp := "permessage-deflate"
+			if p.serverNoContext {
+				resp += "; server_no_context_takeover"
+			}
+			if p.clientNoContext {
+				resp += "; client_no_context_takeover"
+			}
+			return p, resp, true
+		}
+	}
+	return deflateParams{}, "", false
+}
+
+// parseDeflateOffer parses one extension offer; ok is false when it is not
+// an acceptable permessage-deflate offer.
+func parseDeflateOffer(offer string) (p deflateParams, ok bool) {
+	parts := strings.Split(offer, ";")
+	if !strings.EqualFold(strings.TrimSpace(parts[0]), "permessage-deflate") {
+		return p, false
+	}
+	seen := map[string]bool{}
+	for _, param := range parts[1:] {
+		name, value, hasValue := strings.Cut(strings.TrimSpace(param), "=")
+		name = strings.ToLower(strings.TrimSpace(name))
+		if seen[name] {
+			return p, false // [RFC7692 7]: a duplicated parameter declines the offer
+		}
+		seen[name] = true
+		value = strings.TrimSpace(value)
+		if len(value) >= 2 && value[0] == '"' && value[len(value)-1] == '"' {
+			value = value[1 : len(value)-1]
+		}
+		switch name {
+		case "server_no_context_takeover":
+			if hasValue {
+				return p, false
+			}
+			p.serverNoContext = true
+		case "client_no_context_takeover":
+			if hasValue {
+				return p, false
+			}
+			p.clientNoContext = true
+		case "server_max_window_bits":
+			// Our compressor always uses the whole window.
+			if bits, err := strconv.Atoi(value); !hasValue || err != nil || bits != 15 {
+				return p, false
+			}
+		case "client_max_window_bits":
+			// A client able to limit its window; ours takes any window.
+			if hasValue {
+				if bits, err := strconv.Atoi(value); err != nil || bits < 8 || bits > 15 {
+					return p, false
+				}
+			}
+		default:
+			return p, false
+		}
+	}
+	return p, true
+}
+
+// deflateState is a Conn's permessage-deflate, once negotiated.
+type deflateState struct {
+	params    deflateParams
+	threshold int
+	enabled   atomic.Bool // SetWriteCompression
+
+	// Read side, guarded by readLock.
+	fr     io.ReadCloser // the current message's decompressor; nil between messages
+	window []byte        // the last output, the dictionary of the next message (context takeover)
+	src    inflateSource
+	out    int64 // decompressed bytes of the current message, for the read limit
+
+	// Write side, guarded by msgLock.
+	fw *flate.Writer  // kept between messages under context takeover
+	cw *messageWriter // the message its output goes to
+}
+
+// compressor returns the compressor of a message about to be written, its
+// output going to w. The caller holds msgLock.
+func (c *Conn) compressor(w *messageWriter) *flate.Writer {
+	d := c.deflate
+	d.cw = w
+	if !d.params.serverNoContext {
+		if d.fw == nil {
+			d.fw = getFlateWriter(compressedSink{c})
+		}
+		return d.fw
+	}
+	return getFlateWriter(compressedSink{c})
+}
+
+// releaseCompressor takes a message's compressor back. The caller holds
+// msgLock.
+func (c *Conn) releaseCompressor(fw *flate.Writer) {
+	d := c.deflate
+	d.cw = nil
+	if fw != d.fw {
+		flateWriters.Put(fw)
+	}
+}
+
+// SetWriteCompression turns compression off (or back on) for the messages
+// written from then on, when permessage-deflate was negotiated; a message
+// that would not shrink can go out as it is. Safe from any goroutine.
+func (c *Conn) SetWriteCompression(enabled bool) {
+	if c.deflate != nil {
+		c.deflate.enabled.Store(enabled)
+	}
+}
+
+// Pools of compressors and decompressors: each holds hundreds of KiB, and
+// a connection needs one only while it reads or writes a message.
+var (
+	flateWriters sync.Pool // *flate.Writer at flate.BestSpeed
+	flateReaders sync.Pool // io.ReadCloser that is a flate.Resetter
+)
+
+func getFlateWriter(w io.Writer) *flate.Writer {
+	if fw, ok := flateWriters.Get().(*flate.Writer); ok {
+		fw.Reset(w)
+		return fw
+	}
+	fw, _ := flate.NewWriter(w, flate.BestSpeed) // cannot fail for a valid level
+	return fw
+}
+
+func getFlateReader(r io.Reader, dict []byte) io.ReadCloser {
+	if fr, ok := flateReaders.Get().(io.ReadCloser); ok {
+		_ = fr.(flate.Resetter).Reset(r, dict)
+		return fr
+	}
+	return flate.NewReaderDict(r, dict)
+}
+
+// inflateSource feeds a decompressor the payload of a compressed message,
+// across its frames, then the tail that the sender stripped. It is an
+// io.ByteReader, so that the decompressor reads no further than the
+// message. The caller holds readLock.
+type inflateSource struct {
+	c    *Conn
+	tail int // bytes of deflateTail served
+}
+
+func (s *inflateSource) ReadByte() (byte, error) {
+	c := s.c
+	for c.rd.remaining == 0 {
+		if !c.rd.fragmented {
+			if s.tail < len(deflateTail) {
+				s.tail++
+				return deflateTail[s.tail-1], nil
+			}
+			return 0, io.EOF
+		}
+		if _, err := c.nextFrame(); err != nil {
+			return 0, err
+		}
+	}
+	b, err := c.br.ReadByte()
+	if err != nil {
+		return 0, unexpectedEOF(err, 1)
+	}
+	if c.rd.masked {
+		b ^= c.rd.maskKey[c.rd.maskPos&3]
+		c.rd.maskPos++
+	}
+	c.rd.remaining--
+	return b, nil
+}
+
+func (s *inflateSource) Read(p []byte) (int, error) {
+	c := s.c
+	for c.rd.remaining == 0 {
+		if !c.rd.fragmented {
+			if s.tail < len(deflateTail) {
+				n := copy(p, deflateTail[s.tail:])
+				s.tail += n
+				return n, nil
+			}
+			return 0, io.EOF
+		}
+		if _, err := c.nextFrame(); err != nil {
+			return 0, err
+		}
+	}
+	if int64(len(p)) > c.rd.remaining {
+		p = p[:c.rd.remaining]
+	}
+	n, err := c.br.Read(p)
+	if c.rd.masked {
+		c.rd.maskPos = mask(c.rd.maskKey, c.rd.maskPos, p[:n])
+	}
+	c.rd.remaining -= int64(n)
+	if err == io.EOF {
+		err = io.ErrUnexpectedEOF
+	}
+	return n, err
+}
+
+// inflate reads decompressed payload of the current message into p. It
+// counts what it produces against the read limit and checks text as it
+// comes. The caller holds readLock.
+func (c *Conn) inflate(p []byte) (int, error) {
+	d := c.deflate
+	if d.fr == nil {
+		d.src = inflateSource{c: c}
+		d.out = 0
+		d.fr = getFlateReader(&d.src, d.window)
+	}
+	n, err := d.fr.Read(p)
+	if err == io.ErrUnexpectedEOF && d.src.tail == len(deflateTail) {
+		// The stream stops after the tail, mid-stream as deflate sees it:
+		// that is the end of the message.
+		err = io.EOF
+	}
+	var corrupt flate.CorruptInputError
+	if errors.As(err, &corrupt) {
+		return 0, protocolErrorf(StatusInvalidFramePayloadData, "compressed message does not inflate")
+	}
+	if n > 0 {
+		d.out += int64(n)
+		if limit := c.readLimit.Load(); limit > 0 && d.out > limit {
+			return 0, protocolErrorf(StatusMessageTooBig, "message inflates past the read limit of %d bytes", limit)
+		}
+		if c.rd.msgType == TextMessage && !c.rd.utf8.feed(p[:n]) {
+			return 0, protocolErrorf(StatusInvalidFramePayloadData, "text message is not UTF-8")
+		}
+		if !d.params.clientNoContext {
+			d.keepWindow(p[:n])
+		}
+	}
+	if err == io.EOF {
+		if !c.rd.messageDone() {
+			// Deflate's final block came before the message's end.
+			return 0, protocolErrorf(StatusInvalidFramePayloadData, "compressed message has data past its end")
+		}
+		if c.rd.msgType == TextMessage && !c.rd.utf8.complete() {
+			return 0, protocolErrorf(StatusInvalidFramePayloadData, "text message ends inside a character")
+		}
+		d.endMessage()
+		c.rd.compressed = false
+	}
+	return n, err
+}
+
+// skipCompressedLocked drops the rest of a compressed message. Under
+// context takeover the rest is inflated all the same: the next message
+// may refer to it. The caller holds readLock.
+func (c *Conn) skipCompressedLocked() error {
+	if c.deflate.params.clientNoContext {
+		c.deflate.endMessage()
+		c.rd.compressed = false
+		return nil
+	}
+	var scratch [512]byte
+	for c.rd.compressed {
+		if _, err := c.inflate(scratch[:]); err != nil && err != io.EOF {
+			return err
+		}
+	}
+	return nil
+}
+
+// keepWindow appends output to the window of the next message.
+func (d *deflateState) keepWindow(out []byte) {
+	if len(out) >= windowSize {
+		d.window = append(d.window[:0], out[len(out)-windowSize:]...)
+		return
+	}
+	if over := len(d.window) + len(out) - windowSize; over > 0 {
+		d.window = append(d.window[:0], d.window[over:]...)
+	}
+	d.window = append(d.window, out...)
+}
+
+// endMessage gives the decompressor back once a message is read.
+func (d *deflateState) endMessage() {
+	if d.fr != nil {
+		flateReaders.Put(d.fr)
+		d.fr = nil
+	}
+}
+
+// compressedSink collects a compressor's output for a message writer and
+// sends it as frames. It holds back the last four bytes, which may be the
+// tail that the wire leaves out.
+type compressedSink struct {
+	c *Conn
+}
+
+func (s compressedSink) Write(p []byte) (int, error) {
+	w := s.c.deflate.cw
+	room := (*w.buf)[maxHeaderSize:]
+	written := 0
+	for len(p) > 0 {
+		if w.n == len(room) {
+			// Send all but the last four bytes, which move to the front.
+			keep := len(deflateTail)
+			full := w.n
+			w.n -= keep
+			if err := w.flush(false); err != nil {
+				return written, err
+			}
+			w.n = copy(room, room[full-keep:full])
+		}
+		k := copy(room[w.n:], p)
+		w.n += k
+		p = p[k:]
+		written += k
+	}
+	return written, nil
+}
