@@ -1,0 +1,524 @@
+package main
+
+import (
+	"bufio"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// config is one run's shape.
+type config struct {
+	quick      bool
+	libs       []string
+	reps       int
+	sizes      []int
+	connCounts []int
+	warm       time.Duration // warm-up of a throughput cell, not measured
+	dur        time.Duration // measured time of a throughput cell
+	maxRTs     int           // cap on the measured round trips of a cell
+	manyConns  int           // connections for idle memory and the close storm
+	readme     string
+}
+
+func defaultConfig(quick bool) config {
+	c := config{
+		quick:      quick,
+		reps:       5,
+		sizes:      []int{16, 1 << 10, 64 << 10},
+		connCounts: []int{1, 100},
+		warm:       200 * time.Millisecond,
+		dur:        1500 * time.Millisecond,
+		maxRTs:     5_000_000,
+		manyConns:  10_000,
+	}
+	if quick {
+		c.reps = 3
+		c.warm = 100 * time.Millisecond
+		c.dur = 400 * time.Millisecond
+		c.manyConns = 1_000
+	}
+	return c
+}
+
+const (
+	serverCPU = 0 // the echo server's CPU
+	clientCPU = 1 // the load generator's CPU
+	// ioTimeout bounds every client read and write outside the close
+	// storm, so that a stuck server fails the cell instead of the run.
+	ioTimeout = 10 * time.Second
+	// stormTimeout bounds the close storm.
+	stormTimeout = 30 * time.Second
+)
+
+// serverProc is one echo server process.
+type serverProc struct {
+	lib   string
+	cmd   *exec.Cmd
+	stdin io.WriteCloser
+	ws    string
+	ctl   string
+	http  *http.Client
+	// alloc* is what a /stats round trip itself allocates in the server,
+	// measured once and taken off each delta.
+	allocN, allocBytes uint64
+}
+
+// startServer starts this binary as lib's echo server, on serverCPU with
+// GOMAXPROCS=1.
+func startServer(lib string) (*serverProc, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(exe, "-serve", "-lib", lib, "-cpu", fmt.Sprint(serverCPU))
+	cmd.Env = append(os.Environ(), "GOMAXPROCS=1")
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	p := &serverProc{lib: lib, cmd: cmd, stdin: stdin, http: &http.Client{Timeout: ioTimeout}}
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	var procs int
+	if err == nil {
+		_, err = fmt.Sscanf(line, "ws=%s stats=%s gomaxprocs=%d", &p.ws, &p.ctl, &procs)
+	}
+	if err == nil && procs != 1 {
+		err = fmt.Errorf("server runs with GOMAXPROCS=%d", procs)
+	}
+	if err != nil {
+		p.stop()
+		return nil, fmt.Errorf("starting the %s server: %v", lib, err)
+	}
+	// The first requests on the control connection allocate more than
+	// later ones: take the smallest of a few deltas.
+	prev, err := p.stats(false)
+	for i := 0; i < 4 && err == nil; i++ {
+		var st serverStats
+		if st, err = p.stats(false); err == nil {
+			n, b := st.Mallocs-prev.Mallocs, st.TotalAlloc-prev.TotalAlloc
+			if i == 0 || n < p.allocN {
+				p.allocN, p.allocBytes = n, b
+			}
+			prev = st
+		}
+	}
+	if err != nil {
+		p.stop()
+		return nil, err
+	}
+	return p, nil
+}
+
+func (p *serverProc) stats(gc bool) (serverStats, error) {
+	var st serverStats
+	url := "http://" + p.ctl + "/stats"
+	if gc {
+		url += "?gc=1"
+	}
+	resp, err := p.http.Get(url)
+	if err != nil {
+		return st, err
+	}
+	defer resp.Body.Close()
+	err = json.NewDecoder(resp.Body).Decode(&st)
+	_, _ = io.Copy(io.Discard, resp.Body)
+	return st, err
+}
+
+func (p *serverProc) closeAll() error {
+	resp, err := p.http.Post("http://"+p.ctl+"/closeall", "text/plain", nil)
+	if err != nil {
+		return err
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	return resp.Body.Close()
+}
+
+// stop closes the server's standard input, which ends it; a server that
+// has not exited within 5 s is killed.
+func (p *serverProc) stop() {
+	_ = p.stdin.Close()
+	done := make(chan struct{})
+	go func() { _ = p.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		_ = p.cmd.Process.Kill()
+		<-done
+	}
+}
+
+// cellSample is one measurement of one throughput cell.
+type cellSample struct {
+	rtps         float64 // round trips per second
+	cpuPer100k   float64 // server CPU seconds (user+sys) per 100,000 round trips
+	allocsPerMsg float64 // server mallocs per echoed message
+	bytesPerMsg  float64 // server bytes allocated per echoed message
+	p50, p99     float64 // round-trip latency, microseconds
+	serverBusy   float64 // share of the measured time the server was on CPU
+	clientPer100 float64 // load generator CPU seconds per 100,000 round trips
+}
+
+// manySample is one measurement of idle memory and the close storm.
+type manySample struct {
+	rssPerConn  float64 // bytes of RSS per idle connection
+	heapPerConn float64 // bytes of heap in use plus stacks per idle connection
+	stormSec    float64 // seconds until every connection ended
+	outcomes    [numOutcomes]int
+	closeErrs   int64 // close calls that returned an error in the server
+	closeErrEx  string
+}
+
+// runCell measures one throughput cell against a fresh server.
+func runCell(p *serverProc, size, nconn int, cfg config) (cellSample, error) {
+	var s cellSample
+	clients := make([]*wsClient, nconn)
+	for i := range clients {
+		c, err := dialWS(p.ws, nil, max(4096, size+16), ioTimeout)
+		if err != nil {
+			closeClients(clients[:i])
+			return s, fmt.Errorf("dial: %w", err)
+		}
+		clients[i] = c
+	}
+	defer closeClients(clients)
+
+	var (
+		ready, done sync.WaitGroup
+		start       = make(chan struct{})
+		deadline    time.Time // set before start is closed
+		failed      atomic.Value
+		lats        = make([][]int64, nconn)
+		perConnMax  = max(1, cfg.maxRTs/nconn)
+		warmEnd     = time.Now().Add(cfg.warm)
+	)
+	ready.Add(nconn)
+	done.Add(nconn)
+	for i, c := range clients {
+		go func() {
+			defer done.Done()
+			payload := make([]byte, size)
+			for j := range payload {
+				payload[j] = byte(rand.Uint32())
+			}
+			_ = c.nc.SetDeadline(time.Now().Add(cfg.warm + cfg.dur + 2*ioTimeout))
+			var err error
+			for k := 0; k < perConnMax && err == nil && time.Now().Before(warmEnd); k++ {
+				err = c.roundTrip(payload)
+			}
+			ready.Done()
+			<-start
+			lat := make([]int64, 0, 1<<12)
+			t0 := time.Now()
+			for k := 0; k < perConnMax && err == nil && t0.Before(deadline); k++ {
+				binary.LittleEndian.PutUint64(payload, uint64(k)) // every echo differs
+				err = c.roundTrip(payload)
+				t1 := time.Now()
+				lat = append(lat, int64(t1.Sub(t0)))
+				t0 = t1
+			}
+			if err != nil {
+				failed.CompareAndSwap(nil, fmt.Errorf("connection %d: %w", i, err))
+			}
+			lats[i] = lat
+		}()
+	}
+	ready.Wait()
+	if err, _ := failed.Load().(error); err != nil {
+		deadline = time.Now()
+		close(start)
+		done.Wait()
+		return s, err
+	}
+	before, err := p.stats(false)
+	if err != nil {
+		return s, err
+	}
+	cu0, cs0 := cpuTime()
+	t0 := time.Now()
+	deadline = t0.Add(cfg.dur)
+	close(start)
+	done.Wait()
+	elapsed := time.Since(t0)
+	cu1, cs1 := cpuTime()
+	after, err := p.stats(false)
+	if err != nil {
+		return s, err
+	}
+	if err, _ := failed.Load().(error); err != nil {
+		return s, err
+	}
+	var all []int64
+	for _, l := range lats {
+		all = append(all, l...)
+	}
+	n := float64(len(all))
+	slices.Sort(all)
+	s.rtps = n / elapsed.Seconds()
+	serverCPU := after.CPUUser + after.CPUSys - before.CPUUser - before.CPUSys
+	s.cpuPer100k = serverCPU / n * 1e5
+	s.serverBusy = serverCPU / elapsed.Seconds()
+	s.clientPer100 = (cu1 + cs1 - cu0 - cs0) / n * 1e5
+	s.allocsPerMsg = float64(sub(after.Mallocs-before.Mallocs, p.allocN)) / n
+	s.bytesPerMsg = float64(sub(after.TotalAlloc-before.TotalAlloc, p.allocBytes)) / n
+	s.p50 = float64(all[len(all)/2]) / 1e3
+	s.p99 = float64(all[min(len(all)-1, len(all)*99/100)]) / 1e3
+	return s, nil
+}
+
+func sub(a, b uint64) uint64 {
+	if a < b {
+		return 0
+	}
+	return a - b
+}
+
+// closeClients ends connections with a client-side closing handshake.
+func closeClients(clients []*wsClient) {
+	var wg sync.WaitGroup
+	for _, c := range clients {
+		if c != nil {
+			wg.Go(func() { _ = c.closeHandshake(ioTimeout) })
+		}
+	}
+	wg.Wait()
+}
+
+// sourceIP spreads many connections over loopback source addresses
+// 127.0.0.2 to 127.0.0.9, so that ephemeral ports do not run short.
+func sourceIP(i int) net.IP { return net.IPv4(127, 0, 0, byte(2+i%8)) }
+
+// runMany measures the RSS of idle connections, then the close storm, on
+// one fresh server.
+func runMany(p *serverProc, n int) (manySample, error) {
+	var s manySample
+	base, err := p.stats(true)
+	if err != nil {
+		return s, err
+	}
+	clients := make([]*wsClient, n)
+	var (
+		next   atomic.Int64
+		failed atomic.Value
+		wg     sync.WaitGroup
+	)
+	payload := []byte("sixteen bytes!!!")
+	for range 64 {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n || failed.Load() != nil {
+					return
+				}
+				c, err := dialWS(p.ws, sourceIP(i), 4096, ioTimeout)
+				if err == nil {
+					_ = c.nc.SetDeadline(time.Now().Add(ioTimeout))
+					err = c.roundTrip(payload)
+					_ = c.nc.SetDeadline(time.Time{})
+					if err != nil {
+						c.nc.Close()
+					}
+				}
+				if err != nil {
+					failed.CompareAndSwap(nil, fmt.Errorf("connection %d: %w", i, err))
+					return
+				}
+				clients[i] = c
+			}
+		})
+	}
+	wg.Wait()
+	if err, _ := failed.Load().(error); err != nil {
+		for _, c := range clients {
+			if c != nil {
+				c.nc.Close()
+			}
+		}
+		return s, err
+	}
+	idle, err := p.stats(true)
+	if err != nil {
+		return s, err
+	}
+	if idle.Conns != n {
+		return s, fmt.Errorf("server tracks %d connections, want %d", idle.Conns, n)
+	}
+	s.rssPerConn = float64(idle.RSS-base.RSS) / float64(n)
+	s.heapPerConn = float64(int64(idle.HeapInuse+idle.StackInuse)-int64(base.HeapInuse+base.StackInuse)) / float64(n)
+
+	// The close storm: every client waits for its close frame; then the
+	// server closes them all at once.
+	outcomes := make([]closeOutcome, n)
+	ends := make([]time.Time, n)
+	deadline := time.Now().Add(stormTimeout)
+	wg = sync.WaitGroup{}
+	for i, c := range clients {
+		wg.Go(func() { outcomes[i], ends[i] = c.answerClose(deadline) })
+	}
+	t0 := time.Now()
+	if err := p.closeAll(); err != nil {
+		return s, err
+	}
+	wg.Wait()
+	last := t0
+	for i := range n {
+		s.outcomes[outcomes[i]]++
+		if ends[i].After(last) {
+			last = ends[i]
+		}
+	}
+	s.stormSec = last.Sub(t0).Seconds()
+	// The server counts a close as done when its close call returns,
+	// which may come after the client saw EOF.
+	var after serverStats
+	for range 1000 {
+		if after, err = p.stats(false); err != nil {
+			return s, err
+		}
+		if after.CloseOK+after.CloseErr >= int64(n) || after.Conns == 0 {
+			break
+		}
+		runtime.Gosched()
+	}
+	s.closeErrs, s.closeErrEx = after.CloseErr, after.CloseErrEx
+	return s, nil
+}
+
+// results holds every sample of a run.
+type results struct {
+	cells map[string]map[cellKey][]cellSample // by library
+	many  map[string][]manySample
+	errs  map[string][]string // failures, by library
+}
+
+type cellKey struct{ size, conns int }
+
+func (k cellKey) String() string { return fmt.Sprintf("%s × %d", sizeName(k.size), k.conns) }
+
+func sizeName(n int) string {
+	switch {
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return fmt.Sprintf("%d KiB", n>>10)
+	}
+	return fmt.Sprintf("%d B", n)
+}
+
+// rotate returns libs starting at offset i, so that no library always
+// runs first or right after the same one.
+func rotate(libs []string, i int) []string {
+	i %= len(libs)
+	return append(slices.Clone(libs[i:]), libs[:i]...)
+}
+
+func runDriver(cfg config) error {
+	if err := pinToCPU(clientCPU); err != nil {
+		return fmt.Errorf("pinning the load generator: %w", err)
+	}
+	runtime.GOMAXPROCS(1)
+	began := time.Now()
+	r := results{
+		cells: map[string]map[cellKey][]cellSample{},
+		many:  map[string][]manySample{},
+		errs:  map[string][]string{},
+	}
+	for _, l := range cfg.libs {
+		r.cells[l] = map[cellKey][]cellSample{}
+	}
+	var keys []cellKey
+	for _, size := range cfg.sizes {
+		for _, n := range cfg.connCounts {
+			keys = append(keys, cellKey{size, n})
+		}
+	}
+	fail := func(lib, what string, err error) {
+		msg := fmt.Sprintf("%s: %v", what, err)
+		r.errs[lib] = append(r.errs[lib], msg)
+		fmt.Fprintf(os.Stderr, "  %-8s FAILED %s\n", lib, msg)
+	}
+	for rep := range cfg.reps {
+		for ki, k := range keys {
+			fmt.Fprintf(os.Stderr, "rep %d/%d  %s\n", rep+1, cfg.reps, k)
+			for _, lib := range rotate(cfg.libs, rep+ki) {
+				p, err := startServer(lib)
+				if err != nil {
+					return err
+				}
+				s, err := runCell(p, k.size, k.conns, cfg)
+				p.stop()
+				if err != nil {
+					fail(lib, k.String(), err)
+					continue
+				}
+				r.cells[lib][k] = append(r.cells[lib][k], s)
+				fmt.Fprintf(os.Stderr, "  %-8s %7.0f rt/s  cpu %6.3f s/100k (busy %3.0f%%, client %6.3f)  %5.2f allocs %6.0f B/msg  p50 %7.1f µs  p99 %7.1f µs\n",
+					lib, s.rtps, s.cpuPer100k, s.serverBusy*100, s.clientPer100, s.allocsPerMsg, s.bytesPerMsg, s.p50, s.p99)
+			}
+		}
+		fmt.Fprintf(os.Stderr, "rep %d/%d  %d idle connections, then the close storm\n", rep+1, cfg.reps, cfg.manyConns)
+		for _, lib := range rotate(cfg.libs, rep) {
+			p, err := startServer(lib)
+			if err != nil {
+				return err
+			}
+			s, err := runMany(p, cfg.manyConns)
+			p.stop()
+			if err != nil {
+				fail(lib, "idle/close storm", err)
+				continue
+			}
+			r.many[lib] = append(r.many[lib], s)
+			fmt.Fprintf(os.Stderr, "  %-8s rss %6.0f B/conn  heap+stack %6.0f B/conn  storm %.3f s  %v  close errors %d %s\n",
+				lib, s.rssPerConn, s.heapPerConn, s.stormSec, s.outcomes, s.closeErrs, s.closeErrEx)
+		}
+	}
+	report := formatReport(cfg, r, time.Since(began))
+	fmt.Println(report)
+	if cfg.readme != "" {
+		if err := writeReadme(cfg.readme, report); err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "wrote the results into %s\n", cfg.readme)
+	}
+	return nil
+}
+
+const (
+	markStart = "<!-- results start -->"
+	markEnd   = "<!-- results end -->"
+)
+
+// writeReadme replaces what stands between the result markers of path.
+func writeReadme(path, report string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	s := string(b)
+	i, j := strings.Index(s, markStart), strings.Index(s, markEnd)
+	if i < 0 || j < i {
+		return fmt.Errorf("%s has no %s ... %s section", path, markStart, markEnd)
+	}
+	s = s[:i+len(markStart)] + "\n" + report + "\n" + s[j:]
+	return os.WriteFile(path, []byte(s), 0o644)
+}

@@ -1,0 +1,112 @@
+// Command bench compares the echo round trips, CPU, allocations, idle
+// memory and close storms of this module's WebSocket library against
+// gorilla/websocket, coder/websocket, lxzan/gws and gobwas/ws. See
+// README.md. Run it from this folder with
+//
+//	go run .          # the full run, about 10 minutes; rewrites README.md
+//	go run . -quick   # under 2 minutes; prints only
+//
+// The same binary is the echo server: the driver starts it again with
+// -serve -lib NAME, once per measurement, pinned to CPU 0 with
+// GOMAXPROCS=1, and itself runs the load generator on CPU 1.
+package main
+
+import (
+	"bufio"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"runtime"
+	"strings"
+)
+
+func main() {
+	var (
+		serve  = flag.Bool("serve", false, "run as an echo server (the driver starts these)")
+		lib    = flag.String("lib", "", "with -serve: the library, one of "+strings.Join(defaultLibs, "|")+" or a variant")
+		cpu    = flag.Int("cpu", -1, "with -serve: pin the server to this CPU (-1: do not pin)")
+		quick  = flag.Bool("quick", false, "fewer repetitions, shorter cells, 1,000 connections; prints only")
+		libs   = flag.String("libs", strings.Join(defaultLibs, ","), "libraries to compare, ours first; variants: "+variantList())
+		reps   = flag.Int("reps", 0, "repetitions (default 5; 3 with -quick)")
+		conns  = flag.Int("conns", 0, "connections for idle memory and the close storm (default 10000; 1000 with -quick)")
+		dur    = flag.Duration("dur", 0, "measured time of one throughput cell (default 1.5s; 400ms with -quick)")
+		readme = flag.String("readme", "", "file whose results section is rewritten (default README.md, none with -quick; - for none)")
+	)
+	flag.Parse()
+	if _, err := raiseFileLimit(); err != nil {
+		fmt.Fprintln(os.Stderr, "bench: raising RLIMIT_NOFILE:", err)
+	}
+	if *serve {
+		if err := runServer(*lib, *cpu); err != nil {
+			fmt.Fprintln(os.Stderr, "bench server:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	cfg := defaultConfig(*quick)
+	if *reps > 0 {
+		cfg.reps = *reps
+	}
+	if *conns > 0 {
+		cfg.manyConns = *conns
+	}
+	if *dur > 0 {
+		cfg.dur = *dur
+	}
+	cfg.libs = strings.Split(*libs, ",")
+	for _, l := range cfg.libs {
+		if !knownLib(l) {
+			fmt.Fprintf(os.Stderr, "bench: unknown library %q\n", l)
+			os.Exit(2)
+		}
+	}
+	switch {
+	case *readme == "-":
+	case *readme != "":
+		cfg.readme = *readme
+	case !*quick:
+		cfg.readme = "README.md"
+	}
+	if err := runDriver(cfg); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func variantList() string {
+	var b strings.Builder
+	for _, name := range []string{"ours-msg", "ours-cb", "gws-par"} {
+		fmt.Fprintf(&b, "%s (%s); ", name, variants[name])
+	}
+	return strings.TrimSuffix(b.String(), "; ")
+}
+
+// runServer is the server process: it serves lib's echo server and the
+// control endpoints on loopback, prints both addresses on one line, and
+// exits when its standard input closes (the driver is done or gone).
+func runServer(lib string, cpu int) error {
+	if cpu >= 0 {
+		if err := pinToCPU(cpu); err != nil {
+			return err
+		}
+	}
+	s, err := startEcho(lib)
+	if err != nil {
+		return err
+	}
+	ctl, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	go http.Serve(ctl, s.controlHandler())
+	w := bufio.NewWriter(os.Stdout)
+	fmt.Fprintf(w, "ws=%s stats=%s gomaxprocs=%d\n", s.Addr(), ctl.Addr(), runtime.GOMAXPROCS(0))
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	_, _ = io.Copy(io.Discard, os.Stdin)
+	return nil
+}
