@@ -159,7 +159,47 @@ func TestStreamingDoesNotAllocate(t *testing.T) {
 		_ = w.Close()
 	})
 	one := testing.AllocsPerRun(100, func() { _, _, _ = c.ReadMessage() })
-	if reads != 0 || writes != 0 || one != 1 {
-		t.Errorf("allocations per message: NextReader %v, NextWriter %v, ReadMessage %v; want 0, 0, 1", reads, writes, one)
+	echo := testing.AllocsPerRun(100, func() {
+		typ, r, err := c.NextReader()
+		if err != nil {
+			t.Fatal(err)
+		}
+		w, err := c.NextWriter(typ)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(w, r)
+		_ = w.Close()
+	})
+	if reads != 0 || writes != 0 || one != 1 || echo != 0 {
+		t.Errorf("allocations per message: NextReader %v, NextWriter %v, ReadMessage %v, io.Copy echo %v; want 0, 0, 1, 0", reads, writes, one, echo)
+	}
+}
+
+// BenchmarkEcho copies each message into a new one with io.Copy, as an echo
+// server does: through WriteTo and ReadFrom, without allocating.
+func BenchmarkEcho(b *testing.B) {
+	for _, bs := range benchSizes {
+		b.Run(bs.name, func(b *testing.B) {
+			c, _ := benchConn(bs.size)
+			b.SetBytes(int64(bs.size))
+			b.ReportAllocs()
+			for b.Loop() {
+				typ, r, err := c.NextReader()
+				if err != nil {
+					b.Fatal(err)
+				}
+				w, err := c.NextWriter(typ)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := io.Copy(w, r); err != nil {
+					b.Fatal(err)
+				}
+				if err := w.Close(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

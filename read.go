@@ -370,6 +370,25 @@ func (r *messageReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// WriteTo writes the rest of the message to w. When w is the writer of a
+// message of this package, as in an echo with io.Copy, the payload is read
+// straight into that writer's buffer; otherwise through a pooled one.
+// Either way io.Copy allocates nothing.
+func (r *messageReader) WriteTo(w io.Writer) (int64, error) {
+	if mw, ok := w.(*messageWriter); ok {
+		return mw.ReadFrom(readOnly{r})
+	}
+	buf := inflatePool.get()
+	defer inflatePool.put(buf)
+	return io.CopyBuffer(w, readOnly{r}, *buf)
+}
+
+// readOnly hides WriteTo, so that io.CopyBuffer and ReadFrom use Read. One
+// pointer wide, it converts to io.Reader without an allocation.
+type readOnly struct{ r *messageReader }
+
+func (o readOnly) Read(p []byte) (int, error) { return o.r.Read(p) }
+
 // readLocked is Read with readLock held. (Read takes the lock without a
 // defer: this is the path every byte of a message goes through.)
 func (r *messageReader) readLocked(p []byte) (int, error) {

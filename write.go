@@ -106,6 +106,7 @@ func (c *Conn) startMessage(op opcode, typ MessageType) *messageWriter {
 type messageWriter struct {
 	c      *Conn
 	buf    *[]byte       // maxHeaderSize of headroom, then the payload buffered
+	pool   *bufferPool   // where buf goes back; nil for the Conn's write pool
 	op     opcode        // of the next frame: the message's type, then continuation
 	rsv    byte          // of the next frame: RSV1 on the first of a compressed message
 	fw     *flate.Writer // the compressor, writing to buf; nil for no compression
@@ -138,6 +139,16 @@ func (w *messageWriter) Write(p []byte) (int, error) {
 		return n, err
 	}
 	room := (*w.buf)[maxHeaderSize:]
+	if w.n == 0 && len(p) >= len(room) {
+		// Large writes go out as they are, one frame in one system call,
+		// instead of a buffer's worth at a time.
+		if err := w.c.writeData(w.op, false, nil, 0, p, w.rsv); err != nil {
+			w.err = err
+			return 0, err
+		}
+		w.op, w.rsv = opContinuation, 0
+		return len(p), nil
+	}
 	written := 0
 	for len(p) > 0 {
 		if w.n == len(room) {
@@ -153,6 +164,65 @@ func (w *messageWriter) Write(p []byte) (int, error) {
 	return written, nil
 }
 
+// ReadFrom streams r into the message until r's EOF, reading straight into
+// a buffer of up to 64 KiB that leaves as one frame when full. io.Copy
+// uses it, and allocates nothing.
+func (w *messageWriter) ReadFrom(r io.Reader) (int64, error) {
+	if w.closed {
+		return 0, errWriterClosed
+	}
+	if w.err != nil {
+		return 0, w.err
+	}
+	if w.fw != nil {
+		// The compressor takes the bytes; read them through a scratch.
+		buf := inflatePool.get()
+		defer inflatePool.put(buf)
+		return io.CopyBuffer(writeOnly{w}, r, *buf)
+	}
+	if w.n > 0 {
+		if err := w.flush(false); err != nil {
+			return 0, err
+		}
+	}
+	if w.pool != streamPool {
+		// A larger buffer for as long as the message lasts.
+		w.c.wpool.put(w.buf)
+		w.buf, w.pool = streamPool.get(), streamPool
+	}
+	room := (*w.buf)[maxHeaderSize:]
+	var total int64
+	for {
+		if w.n == len(room) {
+			if err := w.flush(false); err != nil {
+				return total, err
+			}
+		}
+		n, err := r.Read(room[w.n:])
+		if w.text && !w.utf8.feed(room[w.n:w.n+n]) {
+			w.err = fmt.Errorf("websocket: write: %w", ErrInvalidUTF8)
+			return total, w.err
+		}
+		w.n += n
+		total += int64(n)
+		if err == io.EOF {
+			return total, nil
+		}
+		if err != nil {
+			return total, err
+		}
+	}
+}
+
+// writeOnly hides ReadFrom, so that io.CopyBuffer uses Write. One pointer
+// wide, it converts to io.Writer without an allocation.
+type writeOnly struct{ w *messageWriter }
+
+func (o writeOnly) Write(p []byte) (int, error) { return o.w.Write(p) }
+
+// streamPool holds the buffers of ReadFrom.
+var streamPool = poolFor(maxHeaderSize + 64<<10)
+
 // Close sends the final fragment and lets other writers go on. It returns
 // ErrInvalidUTF8 for a text message that ended inside a character.
 func (w *messageWriter) Close() error {
@@ -165,7 +235,11 @@ func (w *messageWriter) Close() error {
 			w.c.releaseCompressor(w.fw)
 			w.fw = nil
 		}
-		w.c.wpool.put(w.buf)
+		if w.pool != nil {
+			w.pool.put(w.buf)
+		} else {
+			w.c.wpool.put(w.buf)
+		}
 		w.buf = nil
 		w.c.msgLock.unlock()
 	}()
