@@ -383,6 +383,16 @@ func (r *messageReader) WriteTo(w io.Writer) (int64, error) {
 	return io.CopyBuffer(w, readOnly{r}, *buf)
 }
 
+// atEOF reports whether the next Read would return io.EOF.
+func (r *messageReader) atEOF() bool {
+	c := r.c
+	if !c.readLock.lock(c.done) {
+		return false
+	}
+	defer c.readLock.unlock()
+	return r.gen == c.rd.gen && !c.rd.compressed && c.rd.messageDone()
+}
+
 // readOnly hides WriteTo, so that io.CopyBuffer and ReadFrom use Read. One
 // pointer wide, it converts to io.Reader without an allocation.
 type readOnly struct{ r *messageReader }

@@ -194,6 +194,11 @@ func (w *messageWriter) ReadFrom(r io.Reader) (int64, error) {
 	var total int64
 	for {
 		if w.n == len(room) {
+			if ro, ok := r.(readOnly); ok && ro.r.atEOF() {
+				// The message fits the buffer exactly: Close sends it
+				// as one final frame.
+				return total, nil
+			}
 			if err := w.flush(false); err != nil {
 				return total, err
 			}
