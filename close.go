@@ -441,34 +441,24 @@ func (c *Conn) awaitPeerClose(deadline time.Time) {
 	}()
 	sawReader := false
 	for {
-		if c.readers.Load() > 0 {
+		// Besides the end and the deadline, one of these ends the wait.
+		var readerLeft <-chan struct{}
+		var graceOver <-chan time.Time
+		var readLock chanLock
+		switch {
+		case c.readers.Load() > 0:
 			sawReader = true
-			select {
-			case <-c.done:
-				return
-			case <-timer.C:
-				c.timeout()
-				return
-			case <-c.readerLeft:
-				continue
-			}
-		}
-		if sawReader {
+			readerLeft = c.readerLeft
+		case sawReader:
 			sawReader = false
 			if grace == nil {
 				grace = time.NewTimer(readerGrace)
 			} else {
 				grace.Reset(readerGrace)
 			}
-			select {
-			case <-c.done:
-				return
-			case <-timer.C:
-				c.timeout()
-				return
-			case <-grace.C:
-			}
-			continue
+			graceOver = grace.C
+		default:
+			readLock = c.readLock
 		}
 		select {
 		case <-c.done:
@@ -476,7 +466,11 @@ func (c *Conn) awaitPeerClose(deadline time.Time) {
 		case <-timer.C:
 			c.timeout()
 			return
-		case c.readLock <- struct{}{}:
+		case <-readerLeft:
+			continue
+		case <-graceOver:
+			continue
+		case readLock <- struct{}{}:
 		}
 		if c.readers.Load() > 0 {
 			c.readLock.unlock()
