@@ -21,12 +21,14 @@ import (
 // The load generator: a minimal RFC 6455 client written for this bench and
 // shared by every run, so the client's cost is the same whichever server
 // answers. It speaks only what the bench needs: the opening handshake
-// (section 4.1), masked binary and close frames out (section 5.3, a fresh
+// (section 4.1), masked data and close frames out (section 5.3, a fresh
 // mask key per frame), and unmasked frames in, with fragments reassembled
-// and pings answered.
+// and pings answered; and, when asked, permessage-deflate (RFC 7692, see
+// deflate.go).
 
 const (
 	opContinuation = 0x0
+	opText         = 0x1
 	opBinary       = 0x2
 	opClose        = 0x8
 	opPing         = 0x9
@@ -35,17 +37,32 @@ const (
 
 // wsClient is one client connection.
 type wsClient struct {
-	nc   net.Conn
-	br   *bufio.Reader
-	wbuf []byte // the frame being written: header, then masked payload
-	msg  []byte // the message being read, reassembled from its frames
-	ctrl []byte // a control frame's payload
-	rng  *rand.ChaCha8
+	nc    net.Conn
+	br    *bufio.Reader
+	wbuf  []byte // the frame being written: header, then masked payload
+	msg   []byte // the message being read, reassembled from its frames
+	msgOp byte   // the opcode of the last message read
+	ctrl  []byte // a control frame's payload
+	rng   *rand.ChaCha8
+
+	offer   compression   // what the handshake offered
+	deflate *clientDeflate // nil unless permessage-deflate was negotiated
+
+	// Bytes on the wire, frame headers included: written (masked frames
+	// out) and read (frames in). One goroutine uses a client at a time.
+	sent, recv int64
 }
 
 // dialWS connects from local (nil: any loopback address) to addr and runs
-// the opening handshake. readBuf sizes the receive buffer.
+// the opening handshake, offering no extension. readBuf sizes the receive
+// buffer.
 func dialWS(addr string, local net.IP, readBuf int, timeout time.Duration) (*wsClient, error) {
+	return dialWSDeflate(addr, local, readBuf, timeout, compressNone)
+}
+
+// dialWSDeflate is dialWS offering permessage-deflate in the given mode;
+// the handshake fails unless the server accepts it in that mode.
+func dialWSDeflate(addr string, local net.IP, readBuf int, timeout time.Duration, offer compression) (*wsClient, error) {
 	d := net.Dialer{Timeout: timeout}
 	if local != nil {
 		d.LocalAddr = &net.TCPAddr{IP: local}
@@ -59,8 +76,9 @@ func dialWS(addr string, local net.IP, readBuf int, timeout time.Duration) (*wsC
 	c := &wsClient{
 		nc:   nc,
 		br:   bufio.NewReaderSize(nc, readBuf),
-		ctrl: make([]byte, 125),
-		rng:  rand.NewChaCha8(seed),
+		ctrl:  make([]byte, 125),
+		rng:   rand.NewChaCha8(seed),
+		offer: offer,
 	}
 	_ = nc.SetDeadline(time.Now().Add(timeout))
 	if err := c.handshake(addr); err != nil {
@@ -78,7 +96,11 @@ func (c *wsClient) handshake(host string) error {
 	_, _ = crand.Read(k[:])
 	key := base64.StdEncoding.EncodeToString(k[:])
 	req := "GET / HTTP/1.1\r\nHost: " + host + "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
-		"Sec-WebSocket-Key: " + key + "\r\nSec-WebSocket-Version: 13\r\n\r\n"
+		"Sec-WebSocket-Key: " + key + "\r\nSec-WebSocket-Version: 13\r\n"
+	if ext := c.offer.header(); ext != "" {
+		req += "Sec-WebSocket-Extensions: " + ext + "\r\n"
+	}
+	req += "\r\n"
 	if _, err := io.WriteString(c.nc, req); err != nil {
 		return err
 	}
@@ -113,15 +135,32 @@ func (c *wsClient) handshake(host string) error {
 		return fmt.Errorf("handshake: Connection %q", hdr.Get("Connection"))
 	case hdr.Get("Sec-WebSocket-Accept") != base64.StdEncoding.EncodeToString(sum[:]):
 		return fmt.Errorf("handshake: wrong Sec-WebSocket-Accept")
-	case hdr.Get("Sec-WebSocket-Extensions") != "":
-		return fmt.Errorf("handshake: unrequested extension %q", hdr.Get("Sec-WebSocket-Extensions"))
 	}
+	d, err := c.offer.accept(hdr.Values("Sec-WebSocket-Extensions"))
+	if err != nil {
+		return fmt.Errorf("handshake: %w", err)
+	}
+	c.deflate = d
 	return nil
+}
+
+// writeMessage sends payload as one message in one frame, compressed when
+// permessage-deflate was negotiated.
+func (c *wsClient) writeMessage(op byte, payload []byte) error {
+	if c.deflate == nil {
+		return c.writeFrame(op, payload)
+	}
+	return c.writeFrameRSV(op, rsv1, c.deflate.compress(payload))
 }
 
 // writeFrame writes one final frame, masked with a fresh key, in one
 // write.
 func (c *wsClient) writeFrame(op byte, payload []byte) error {
+	return c.writeFrameRSV(op, 0, payload)
+}
+
+// writeFrameRSV is writeFrame with the given RSV bits.
+func (c *wsClient) writeFrameRSV(op, rsv byte, payload []byte) error {
 	n := len(payload)
 	hl := 2
 	switch {
@@ -135,7 +174,7 @@ func (c *wsClient) writeFrame(op byte, payload []byte) error {
 		c.wbuf = make([]byte, need)
 	}
 	b := c.wbuf[:need]
-	b[0] = 0x80 | op
+	b[0] = 0x80 | rsv | op
 	switch {
 	case n > 65535:
 		b[1] = 0x80 | 127
@@ -149,7 +188,8 @@ func (c *wsClient) writeFrame(op byte, payload []byte) error {
 	key := uint32(c.rng.Uint64())
 	binary.LittleEndian.PutUint32(b[hl:], key)
 	maskCopy(b[hl+4:], payload, key)
-	_, err := c.nc.Write(b)
+	n, err := c.nc.Write(b)
+	c.sent += int64(n)
 	return err
 }
 
@@ -171,17 +211,20 @@ func maskCopy(dst, src []byte, key uint32) {
 var errServerClose = errors.New("close frame from the server")
 
 // readFrameHeader reads a server frame's header: unmasked, as section 5.1
-// requires.
-func (c *wsClient) readFrameHeader() (fin bool, op byte, n int64, err error) {
+// requires. RSV1 is allowed once permessage-deflate was negotiated;
+// readMessage checks where it stands.
+func (c *wsClient) readFrameHeader() (fin bool, op, rsv byte, n int64, err error) {
 	var h [2]byte
 	if _, err = io.ReadFull(c.br, h[:]); err != nil {
 		return
 	}
-	if h[0]&0x70 != 0 {
-		return false, 0, 0, fmt.Errorf("frame with RSV bits %#x", h[0]&0x70)
+	c.recv += 2
+	rsv = h[0] & 0x70
+	if allowed := c.allowedRSV(); rsv&^allowed != 0 {
+		return false, 0, 0, 0, fmt.Errorf("frame with RSV bits %#x", rsv)
 	}
 	if h[1]&0x80 != 0 {
-		return false, 0, 0, errors.New("masked frame from the server")
+		return false, 0, 0, 0, errors.New("masked frame from the server")
 	}
 	fin, op, n = h[0]&0x80 != 0, h[0]&0x0F, int64(h[1]&0x7F)
 	var ext [8]byte
@@ -190,38 +233,51 @@ func (c *wsClient) readFrameHeader() (fin bool, op byte, n int64, err error) {
 		if _, err = io.ReadFull(c.br, ext[:2]); err != nil {
 			return
 		}
+		c.recv += 2
 		n = int64(binary.BigEndian.Uint16(ext[:2]))
 	case 127:
 		if _, err = io.ReadFull(c.br, ext[:8]); err != nil {
 			return
 		}
+		c.recv += 8
 		n = int64(binary.BigEndian.Uint64(ext[:8]))
 		if n < 0 || n > readLimit {
-			return false, 0, 0, fmt.Errorf("frame of %d bytes", n)
+			return false, 0, 0, 0, fmt.Errorf("frame of %d bytes", n)
 		}
 	}
-	return fin, op, n, nil
+	return fin, op, rsv, n, nil
 }
 
-// readMessage reads the next data message, reassembling its fragments and
-// answering pings on the way. The slice is valid until the next call. A
+// allowedRSV is the RSV bits a frame may carry: RSV1 under
+// permessage-deflate.
+func (c *wsClient) allowedRSV() byte {
+	if c.deflate != nil {
+		return rsv1
+	}
+	return 0
+}
+
+// readMessage reads the next data message, reassembling its fragments,
+// inflating it when it is compressed, and answering pings on the way. The
+// slice is valid until the next call; msgOp holds the message's opcode. A
 // close frame returns errServerClose with its payload.
 func (c *wsClient) readMessage() (payload []byte, err error) {
 	c.msg = c.msg[:0]
-	inMessage := false
+	inMessage, compressed := false, false
 	for {
-		fin, op, n, err := c.readFrameHeader()
+		fin, op, rsv, n, err := c.readFrameHeader()
 		if err != nil {
 			return nil, err
 		}
 		if op >= opClose {
-			if n > 125 || !fin {
-				return nil, fmt.Errorf("bad control frame (op %d, %d bytes, fin %v)", op, n, fin)
+			if n > 125 || !fin || rsv != 0 {
+				return nil, fmt.Errorf("bad control frame (op %d, %d bytes, fin %v, rsv %#x)", op, n, fin, rsv)
 			}
 			p := c.ctrl[:n]
 			if _, err := io.ReadFull(c.br, p); err != nil {
 				return nil, err
 			}
+			c.recv += n
 			switch op {
 			case opClose:
 				return p, errServerClose
@@ -235,7 +291,17 @@ func (c *wsClient) readMessage() (payload []byte, err error) {
 		if (op == opContinuation) != inMessage {
 			return nil, fmt.Errorf("unexpected opcode %d", op)
 		}
+		if op != opContinuation {
+			c.msgOp = op
+			compressed = rsv&rsv1 != 0
+		} else if rsv != 0 {
+			// [RFC7692 6.1]: RSV1 marks only a message's first frame.
+			return nil, fmt.Errorf("continuation frame with RSV bits %#x", rsv)
+		}
 		inMessage = true
+		if int64(len(c.msg))+n > readLimit {
+			return nil, fmt.Errorf("message of over %d bytes", readLimit)
+		}
 		start := len(c.msg)
 		if int64(cap(c.msg)-start) < n {
 			grown := make([]byte, start, start+int(n))
@@ -246,20 +312,28 @@ func (c *wsClient) readMessage() (payload []byte, err error) {
 		if _, err := io.ReadFull(c.br, c.msg[start:]); err != nil {
 			return nil, err
 		}
+		c.recv += n
 		if fin {
+			if compressed {
+				return c.deflate.inflate(c.msg)
+			}
 			return c.msg, nil
 		}
 	}
 }
 
-// roundTrip sends payload as one binary message and checks the echo.
-func (c *wsClient) roundTrip(payload []byte) error {
-	if err := c.writeFrame(opBinary, payload); err != nil {
+// roundTrip sends payload as one message with opcode op (compressed when
+// that was negotiated) and checks the echo: same type, same bytes.
+func (c *wsClient) roundTrip(op byte, payload []byte) error {
+	if err := c.writeMessage(op, payload); err != nil {
 		return err
 	}
 	got, err := c.readMessage()
 	if err != nil {
 		return err
+	}
+	if c.msgOp != op {
+		return fmt.Errorf("echo of a message of opcode %d came back with opcode %d", op, c.msgOp)
 	}
 	if !bytes.Equal(got, payload) {
 		return fmt.Errorf("echo of %d bytes came back as %d different bytes", len(payload), len(got))

@@ -144,7 +144,12 @@ func (s *scenarioServer) serveWS(w http.ResponseWriter, r *http.Request) {
 		s.refused.push(err)
 		return
 	}
-	sc := &serverConn{Conn: conn, msgs: newQueue[message](), readDone: make(chan struct{})}
+	sc := &serverConn{
+		Conn:     conn,
+		offer:    strings.Join(r.Header.Values("Sec-WebSocket-Extensions"), ", "),
+		msgs:     newQueue[message](),
+		readDone: make(chan struct{}),
+	}
 	s.conns.push(sc)
 	for {
 		typ, data, err := conn.ReadMessage()
@@ -198,6 +203,7 @@ func (s *scenarioServer) accept(t *testing.T) *serverConn {
 // serverConn is a connection the server upgraded, with what its reader got.
 type serverConn struct {
 	*websocket.Conn
+	offer    string // the client's Sec-WebSocket-Extensions
 	msgs     *queue[message]
 	readDone chan struct{} // closed when ReadMessage failed
 	readErr  error         // ReadMessage's final error, set before readDone
@@ -261,12 +267,33 @@ type command struct {
 	Base64    bool     `json:"base64,omitempty"`
 	Code      int      `json:"code,omitempty"`
 	Reason    string   `json:"reason,omitempty"`
+	// Deflate configures Node's permessage-deflate (open only); the
+	// others offer their defaults whatever it says.
+	Deflate *deflateOptions `json:"deflate,omitempty"`
+}
+
+// deflateOptions is Node's perMessageDeflate: with them, ws compresses
+// every message, the shortest too (threshold 0), and offers the
+// parameters set.
+type deflateOptions struct {
+	ClientNoContextTakeover bool `json:"clientNoContextTakeover,omitempty"`
+	ServerNoContextTakeover bool `json:"serverNoContextTakeover,omitempty"`
 }
 
 // event is what a client reports.
 type event struct {
-	Event    string `json:"event"` // open, message, pong, rejected, error, close
+	Event    string `json:"event"` // open, message, pong, stats, rejected, error, close
 	Protocol string `json:"protocol"`
+	// Extensions is the Sec-WebSocket-Extensions the server answered, as
+	// the client reports it (the browser's ws.extensions); Negotiated is
+	// what Node's ws (ws.extensions) or websockets (its extension
+	// objects) made of it.
+	Extensions string `json:"extensions"`
+	Negotiated string `json:"negotiated"`
+	// Read and Written count the bytes through the client's socket since
+	// it was opened (stats).
+	Read     int64  `json:"read"`
+	Written  int64  `json:"written"`
 	Type     string `json:"type"`
 	Data     string `json:"data"`
 	Code     int    `json:"code"`
@@ -359,6 +386,8 @@ type clientKind struct {
 	// fragments: the client can send a message in fragments of its
 	// choosing; splitBytes: also text split inside a character.
 	fragments, splitBytes bool
+	// wireStats: the client counts the bytes through its socket.
+	wireStats bool
 }
 
 var clientKinds = []clientKind{
@@ -372,6 +401,7 @@ var clientKinds = []clientKind{
 		ping:       true,
 		fragments:  true,
 		splitBytes: true,
+		wireStats:  true,
 	},
 	{
 		name:  pythonWS,
@@ -381,6 +411,7 @@ var clientKinds = []clientKind{
 		terminate: func(_ *testing.T, c *client) { c.kill() },
 		ping:      true,
 		fragments: true,
+		wireStats: true,
 	},
 }
 

@@ -25,11 +25,42 @@ func scenarioUpgrader() websocket.Upgrader {
 // returns both ends of the open connection.
 func connect(t *testing.T, ck clientKind, u websocket.Upgrader) (*client, *serverConn) {
 	t.Helper()
+	c, sc, _ := connectWith(t, ck, u, command{})
+	return c, sc
+}
+
+// connectWith is connect with more to the client's open command than the
+// URL, and returns the client's open event too.
+func connectWith(t *testing.T, ck clientKind, u websocket.Upgrader, open command) (*client, *serverConn, event) {
+	t.Helper()
 	s := newScenarioServer(t, u)
 	c := ck.start(t, s.URL)
-	c.open(t, s.wsURL())
-	c.expect(t, "open")
-	return c, s.accept(t)
+	open.Op, open.URL = "open", s.wsURL()
+	c.send(t, open)
+	ev := c.expect(t, "open")
+	return c, s.accept(t), ev
+}
+
+// roundTrip has the client send a message: the server's reader gets it
+// with its type and exact bytes, and the client gets the same back.
+func roundTrip(t *testing.T, c *client, sc *serverConn, name string, typ websocket.MessageType, data []byte) {
+	t.Helper()
+	wireType, wire := wireData(typ, data)
+	c.send(t, command{Op: "send", Type: wireType, Data: wire})
+
+	got := sc.nextMessage(t)
+	assert.Equal(t, typ, got.typ, "%s: the server's message type", name)
+	requireSameBytes(t, data, got.data, name+": the server's message")
+
+	ev := c.expect(t, "message")
+	assert.Equal(t, wireType, ev.Type, "%s: the echo's type", name)
+	echo := []byte(ev.Data)
+	if ev.Type == "binary" {
+		var err error
+		echo, err = base64.StdEncoding.DecodeString(ev.Data)
+		require.NoError(t, err)
+	}
+	requireSameBytes(t, data, echo, name+": the echo")
 }
 
 // wireData is how a message's payload travels in a command or an event.
@@ -95,24 +126,11 @@ func TestEcho(t *testing.T) {
 		{"1 MiB binary", websocket.BinaryMessage, mibBinary()},
 	}
 	forEachClient(t, nil, func(t *testing.T, ck clientKind) {
-		c, sc := connect(t, ck, scenarioUpgrader())
+		c, sc, open := connectWith(t, ck, scenarioUpgrader(), command{})
+		// Every client offers permessage-deflate; compression is off.
+		assert.Equal(t, "", open.Extensions, "no extension without Upgrader.Compression")
 		for _, tc := range cases {
-			typ, data := wireData(tc.typ, tc.data)
-			c.send(t, command{Op: "send", Type: typ, Data: data})
-
-			got := sc.nextMessage(t)
-			assert.Equal(t, tc.typ, got.typ, "%s: the server's message type", tc.name)
-			requireSameBytes(t, tc.data, got.data, tc.name+": the server's message")
-
-			ev := c.expect(t, "message")
-			assert.Equal(t, typ, ev.Type, "%s: the echo's type", tc.name)
-			echo := []byte(ev.Data)
-			if ev.Type == "binary" {
-				var err error
-				echo, err = base64.StdEncoding.DecodeString(ev.Data)
-				require.NoError(t, err)
-			}
-			requireSameBytes(t, tc.data, echo, tc.name+": the echo")
+			roundTrip(t, c, sc, tc.name, tc.typ, tc.data)
 		}
 		c.send(t, command{Op: "close", Code: 1000})
 		ev, _ := c.expectClose(t)
@@ -185,55 +203,61 @@ func TestClientClose(t *testing.T) {
 		for _, tc := range cases {
 			t.Run(tc.name, func(t *testing.T) {
 				c, sc := connect(t, ck, scenarioUpgrader())
-
-				// A message right before the close frame reaches the
-				// server's reader first.
-				c.send(t, command{Op: "send", Type: "text", Data: "before close"})
-				start := time.Now()
-				c.send(t, command{Op: "close", Code: tc.code, Reason: tc.reason})
-				// Its echo may come to the client before the close or
-				// not at all: a browser drops messages once it is closing.
-				var ev event
-				sawError := false
-				for {
-					ev = c.next(t)
-					if ev.Event == "message" {
-						assert.Equal(t, "before close", ev.Data)
-						continue
-					}
-					if ev.Event == "error" {
-						sawError = true
-						continue
-					}
-					require.Equal(t, "close", ev.Event, "%s: want the close event, got %v", c.name, ev)
-					break
-				}
-				took := ev.at.Sub(start)
-				t.Logf("%s: close event %v after %v", ck.name, ev, took)
-				assert.Equal(t, tc.code, ev.Code, "the client sees the server's echo of its code")
-				assert.Equal(t, tc.reason, ev.Reason, "the client sees the server's echo of its reason")
-				assert.Less(t, took, promptly, "the client's close completes: the server answered and closed TCP")
-				if ck.name == chromium {
-					require.NotNil(t, ev.WasClean)
-					assert.True(t, *ev.WasClean, "wasClean")
-					assert.False(t, sawError, "no error event on a clean close")
-				}
-
-				assert.Equal(t, message{websocket.TextMessage, []byte("before close")}, sc.nextMessage(t))
-				err := sc.waitReadErr(t, promptly)
-				var ce *websocket.CloseError
-				require.ErrorAs(t, err, &ce)
-				assert.Equal(t, websocket.StatusCode(tc.code), ce.Code)
-				assert.Equal(t, tc.reason, ce.Reason)
-				assert.Equal(t, websocket.CloseEvent{
-					Code:      websocket.StatusCode(tc.code),
-					Reason:    tc.reason,
-					WasClean:  true,
-					Initiator: websocket.SidePeer,
-				}, sc.waitDone(t, promptly))
+				clientCloses(t, ck, c, sc, "before close", tc.code, tc.reason)
 			})
 		}
 	})
+}
+
+// clientCloses is scenario 2 on an open connection: the client sends last,
+// then closes with code and reason.
+func clientCloses(t *testing.T, ck clientKind, c *client, sc *serverConn, last string, code int, reason string) {
+	t.Helper()
+	// A message right before the close frame reaches the server's reader
+	// first.
+	c.send(t, command{Op: "send", Type: "text", Data: last})
+	start := time.Now()
+	c.send(t, command{Op: "close", Code: code, Reason: reason})
+	// Its echo may come to the client before the close or not at all: a
+	// browser drops messages once it is closing.
+	var ev event
+	sawError := false
+	for {
+		ev = c.next(t)
+		if ev.Event == "message" {
+			assert.Equal(t, last, ev.Data)
+			continue
+		}
+		if ev.Event == "error" {
+			sawError = true
+			continue
+		}
+		require.Equal(t, "close", ev.Event, "%s: want the close event, got %v", c.name, ev)
+		break
+	}
+	took := ev.at.Sub(start)
+	t.Logf("%s: close event %v after %v", ck.name, ev, took)
+	assert.Equal(t, code, ev.Code, "the client sees the server's echo of its code")
+	assert.Equal(t, reason, ev.Reason, "the client sees the server's echo of its reason")
+	assert.Less(t, took, promptly, "the client's close completes: the server answered and closed TCP")
+	if ck.name == chromium {
+		require.NotNil(t, ev.WasClean)
+		assert.True(t, *ev.WasClean, "wasClean")
+		assert.False(t, sawError, "no error event on a clean close")
+	}
+
+	assert.Equal(t, message{websocket.TextMessage, []byte(last)}, sc.nextMessage(t))
+	err := sc.waitReadErr(t, promptly)
+	var ce *websocket.CloseError
+	require.ErrorAs(t, err, &ce)
+	assert.Equal(t, websocket.StatusCode(code), ce.Code)
+	assert.Equal(t, reason, ce.Reason)
+	assert.Equal(t, websocket.CloseEvent{
+		Code:      websocket.StatusCode(code),
+		Reason:    reason,
+		WasClean:  true,
+		Initiator: websocket.SidePeer,
+	}, sc.waitDone(t, promptly))
 }
 
 // Scenario 3: the server sends a message, then Close(4001, "bye"). The
@@ -242,36 +266,42 @@ func TestClientClose(t *testing.T) {
 func TestServerClose(t *testing.T) {
 	forEachClient(t, nil, func(t *testing.T, ck clientKind) {
 		c, sc := connect(t, ck, scenarioUpgrader())
-
-		require.NoError(t, sc.WriteMessage(websocket.TextMessage, []byte("last words")))
-		start := time.Now()
-		err := sc.Close(4001, "bye")
-		took := time.Since(start)
-		t.Logf("%s: Close(4001, \"bye\") returned %v after %v (CloseTimeout %v)", ck.name, err, took, closeTimeout)
-		require.NoError(t, err)
-		assert.Less(t, took, promptly, "Close returns once the client answered, far inside its timeout")
-
-		ev := c.expect(t, "message")
-		assert.Equal(t, event{Event: "message", Type: "text", Data: "last words"}, event{Event: ev.Event, Type: ev.Type, Data: ev.Data})
-		ev, sawError := c.expectClose(t)
-		assert.Equal(t, 4001, ev.Code)
-		assert.Equal(t, "bye", ev.Reason)
-		if ck.name == chromium {
-			require.NotNil(t, ev.WasClean)
-			assert.True(t, *ev.WasClean, "wasClean")
-			assert.False(t, sawError, "no error event on a clean close")
-		}
-
-		cev := sc.waitDone(t, promptly)
-		t.Logf("%s: the server's CloseEvent: %+v", ck.name, cev)
-		assert.True(t, cev.WasClean)
-		assert.Equal(t, websocket.SideLocal, cev.Initiator)
-		assert.NoError(t, cev.Err)
-		// The code is the client's answer; each client echoes 4001.
-		assert.Equal(t, websocket.StatusCode(4001), cev.Code)
-		err = sc.waitReadErr(t, promptly)
-		assert.Equal(t, cev.Code, websocket.CloseStatus(err), "the reader gets the client's answer: %v", err)
+		serverCloses(t, ck, c, sc, "last words")
 	})
+}
+
+// serverCloses is scenario 3 on an open connection: the server sends last,
+// then calls Close(4001, "bye").
+func serverCloses(t *testing.T, ck clientKind, c *client, sc *serverConn, last string) {
+	t.Helper()
+	require.NoError(t, sc.WriteMessage(websocket.TextMessage, []byte(last)))
+	start := time.Now()
+	err := sc.Close(4001, "bye")
+	took := time.Since(start)
+	t.Logf("%s: Close(4001, \"bye\") returned %v after %v (CloseTimeout %v)", ck.name, err, took, closeTimeout)
+	require.NoError(t, err)
+	assert.Less(t, took, promptly, "Close returns once the client answered, far inside its timeout")
+
+	ev := c.expect(t, "message")
+	assert.Equal(t, event{Event: "message", Type: "text", Data: last}, event{Event: ev.Event, Type: ev.Type, Data: ev.Data})
+	ev, sawError := c.expectClose(t)
+	assert.Equal(t, 4001, ev.Code)
+	assert.Equal(t, "bye", ev.Reason)
+	if ck.name == chromium {
+		require.NotNil(t, ev.WasClean)
+		assert.True(t, *ev.WasClean, "wasClean")
+		assert.False(t, sawError, "no error event on a clean close")
+	}
+
+	cev := sc.waitDone(t, promptly)
+	t.Logf("%s: the server's CloseEvent: %+v", ck.name, cev)
+	assert.True(t, cev.WasClean)
+	assert.Equal(t, websocket.SideLocal, cev.Initiator)
+	assert.NoError(t, cev.Err)
+	// The code is the client's answer; each client echoes 4001.
+	assert.Equal(t, websocket.StatusCode(4001), cev.Code)
+	err = sc.waitReadErr(t, promptly)
+	assert.Equal(t, cev.Code, websocket.CloseStatus(err), "the reader gets the client's answer: %v", err)
 }
 
 // Scenario 4: the server calls Terminate: the client sees 1006, not clean,
@@ -279,32 +309,37 @@ func TestServerClose(t *testing.T) {
 func TestServerTerminate(t *testing.T) {
 	forEachClient(t, nil, func(t *testing.T, ck clientKind) {
 		c, sc := connect(t, ck, scenarioUpgrader())
-
-		start := time.Now()
-		require.NoError(t, sc.Terminate())
-		ev, sawError := c.expectClose(t)
-		took := ev.at.Sub(start)
-		t.Logf("%s: close event %v after %v", ck.name, ev, took)
-		assert.Equal(t, 1006, ev.Code)
-		assert.Equal(t, "", ev.Reason)
-		assert.Less(t, took, promptly)
-		if ck.name == chromium {
-			require.NotNil(t, ev.WasClean)
-			assert.False(t, *ev.WasClean, "wasClean")
-			// Chromium fires no error event here: it fires one only when
-			// it fails the connection itself, not when TCP just ends.
-			t.Logf("chromium fired an error event first: %v", sawError)
-		}
-
-		cev := sc.waitDone(t, promptly)
-		assert.Equal(t, websocket.StatusAbnormalClosure, cev.Code)
-		assert.False(t, cev.WasClean)
-		assert.Equal(t, websocket.SideLocal, cev.Initiator)
-		assert.ErrorIs(t, cev.Err, websocket.ErrTerminated)
-		err := sc.waitReadErr(t, promptly)
-		assert.Equal(t, websocket.StatusAbnormalClosure, websocket.CloseStatus(err))
-		assert.ErrorIs(t, err, websocket.ErrTerminated)
+		serverTerminates(t, ck, c, sc)
 	})
+}
+
+// serverTerminates is scenario 4 on an open connection.
+func serverTerminates(t *testing.T, ck clientKind, c *client, sc *serverConn) {
+	t.Helper()
+	start := time.Now()
+	require.NoError(t, sc.Terminate())
+	ev, sawError := c.expectClose(t)
+	took := ev.at.Sub(start)
+	t.Logf("%s: close event %v after %v", ck.name, ev, took)
+	assert.Equal(t, 1006, ev.Code)
+	assert.Equal(t, "", ev.Reason)
+	assert.Less(t, took, promptly)
+	if ck.name == chromium {
+		require.NotNil(t, ev.WasClean)
+		assert.False(t, *ev.WasClean, "wasClean")
+		// Chromium fires no error event here: it fires one only when
+		// it fails the connection itself, not when TCP just ends.
+		t.Logf("chromium fired an error event first: %v", sawError)
+	}
+
+	cev := sc.waitDone(t, promptly)
+	assert.Equal(t, websocket.StatusAbnormalClosure, cev.Code)
+	assert.False(t, cev.WasClean)
+	assert.Equal(t, websocket.SideLocal, cev.Initiator)
+	assert.ErrorIs(t, cev.Err, websocket.ErrTerminated)
+	err := sc.waitReadErr(t, promptly)
+	assert.Equal(t, websocket.StatusAbnormalClosure, websocket.CloseStatus(err))
+	assert.ErrorIs(t, err, websocket.ErrTerminated)
 }
 
 // Scenario 5: the client drops TCP (Node's ws.terminate(); the Python

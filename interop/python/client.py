@@ -9,11 +9,16 @@ happens as JSON lines on stdout, as interop/node/client.js does:
     {"op": "send", "type": "text", "fragments": ["...", "..."]}   one message, a frame each
     {"op": "close", "code": 4000, "reason": "..."}   no code: ws.close()
     {"op": "ping", "data": "..."}                    await ws.ping(payload), then its waiter
+    {"op": "stats"}                                  bytes read and written on the socket
 
-There is no terminate: the tests SIGKILL this process instead. Events: open,
-message, pong, rejected, error, and close, reported once the TCP connection
-is closed, with ws.close_code and ws.close_reason. When stdin ends, the
-process exits at once.
+There is no terminate: the tests SIGKILL this process instead. Events: open
+(with the chosen protocol, the Sec-WebSocket-Extensions the server answered
+and the extensions websockets made of it), message, pong, stats, rejected,
+error, and close, reported once the TCP connection is closed, with
+ws.close_code and ws.close_reason. When stdin ends, the process exits at once.
+
+websockets always offers permessage-deflate (compression="deflate", its
+default) and then compresses every message.
 """
 
 import asyncio
@@ -51,6 +56,26 @@ async def ping(ws, payload):
     emit({"event": "pong", "data": payload.decode("utf-8")})
 
 
+class Counts:
+    """Bytes through the socket once open: websockets writes with
+    transport.write and the transport hands what it reads to data_received."""
+
+    def __init__(self, ws):
+        self.read = self.written = 0
+        write, received = ws.transport.write, ws.data_received
+
+        def counted_write(data):
+            self.written += len(data)
+            write(data)
+
+        def counted_received(data):
+            self.read += len(data)
+            received(data)
+
+        ws.transport.write = counted_write
+        ws.data_received = counted_received
+
+
 async def main():
     loop = asyncio.get_running_loop()
     stdin = asyncio.StreamReader(limit=64 << 20)
@@ -63,6 +88,7 @@ async def main():
         task.add_done_callback(tasks.discard)
 
     ws = None
+    counts = None
     while True:
         line = await stdin.readline()
         if not line:
@@ -78,7 +104,15 @@ async def main():
                 except websockets.InvalidStatusCode as e:
                     emit({"event": "rejected", "status": e.status_code})
                     continue
-                emit({"event": "open", "protocol": ws.subprotocol or ""})
+                counts = Counts(ws)
+                emit(
+                    {
+                        "event": "open",
+                        "protocol": ws.subprotocol or "",
+                        "extensions": ws.response_headers.get("Sec-WebSocket-Extensions", ""),
+                        "negotiated": ", ".join(repr(e) for e in ws.extensions),
+                    }
+                )
                 spawn(receive(ws))
             elif op == "send":
                 if "fragments" in c:
@@ -97,6 +131,8 @@ async def main():
                     spawn(ws.close())
             elif op == "ping":
                 spawn(ping(ws, c.get("data", "").encode("utf-8")))
+            elif op == "stats":
+                emit({"event": "stats", "read": counts.read, "written": counts.written})
             else:
                 raise ValueError("unknown op " + op)
         except Exception as e:  # report, and keep taking commands
