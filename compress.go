@@ -1,17 +1,20 @@
 package websocket
 
 import (
-	"compress/flate"
 	"errors"
 	"io"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+
+	"github.com/klauspost/compress/flate"
 )
 
-// Compression: permessage-deflate (RFC 7692), with the standard library's
-// compress/flate. An idle connection holds nothing for it: compressors and
+// Compression: permessage-deflate (RFC 7692), with
+// github.com/klauspost/compress/flate, which compresses JSON-like messages
+// about twice as fast as the standard library's compress/flate at the same
+// level, for slightly smaller output, with a smaller compressor. An idle connection holds nothing for it: compressors and
 // decompressors come from pools for one message and go back after it,
 // unless the negotiated mode keeps a context between messages.
 

@@ -3,6 +3,7 @@ module github.com/a60656ec/websocket
 go 1.25.0
 
 require (
+	github.com/klauspost/compress v1.18.0
 	github.com/stretchr/testify v1.12.1
 	go.uber.org/goleak v1.3.0
 	golang.org/x/net v0.58.0

@@ -56,7 +56,7 @@ type Upgrader struct {
 
 	// Compression turns permessage-deflate (RFC 7692) on: the client's
 	// first acceptable offer is answered, and messages are compressed
-	// with compress/flate at flate.BestSpeed. Off when zero. See
+	// at deflate's fastest level. Off when zero. See
 	// CompressionMode for what each mode holds per connection.
 	Compression CompressionMode
 

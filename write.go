@@ -2,13 +2,14 @@ package websocket
 
 import (
 	"bytes"
-	"compress/flate"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"os"
 	"time"
+
+	"github.com/klauspost/compress/flate"
 )
 
 // writeClosedErr is what a write returns once the closing handshake has
