@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -85,7 +86,7 @@ func TestCloseStorm(t *testing.T) {
 				_ = c.nc.SetDeadline(time.Now().Add(10 * time.Second))
 				// A round trip: the server has registered the connection
 				// before it echoes.
-				if err := c.roundTrip([]byte("hello")); err != nil {
+				if err := c.roundTrip(opBinary, []byte("hello")); err != nil {
 					t.Fatal(err)
 				}
 				clients[i] = c
@@ -133,6 +134,148 @@ func TestMaskCopy(t *testing.T) {
 		for i := range src {
 			if want := src[i] ^ k[i%4]; got[i] != want {
 				t.Fatalf("length %d, byte %d: %#x, want %#x", n, i, got[i], want)
+			}
+		}
+	}
+}
+
+// TestDeflateEcho runs the compressing load generator against every server
+// with permessage-deflate on: it checks the negotiated mode, then echoes
+// JSON text of both cell sizes, short and empty messages, and incompressible
+// binary (which our server sends in several frames), all on one connection
+// so that context takeover carries across messages of every kind.
+func TestDeflateEcho(t *testing.T) {
+	random := make([]byte, 100_000)
+	for i := range random {
+		random[i] = byte(rand.Uint32())
+	}
+	for _, lib := range deflateLibs {
+		t.Run(lib, func(t *testing.T) {
+			t.Parallel()
+			s, err := startEcho(lib)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			mode := deflateMode(lib)
+			c, err := dialWSDeflate(s.Addr(), nil, 4096, 10*time.Second, mode)
+			if err != nil {
+				t.Fatalf("dial: %v", err)
+			}
+			_ = c.nc.SetDeadline(time.Now().Add(20 * time.Second))
+			if c.deflate == nil || c.deflate.readContext != (mode == compressContext) || c.deflate.writeContext != (mode == compressContext) {
+				t.Fatalf("negotiated %+v for mode %d", c.deflate, mode)
+			}
+			type msg struct {
+				name string
+				op   byte
+				next func(int) []byte
+			}
+			var msgs []msg
+			for _, size := range []int{1 << 10, 64 << 10} {
+				next, op := messages(cellKey{size: size, json: true}, 0)
+				msgs = append(msgs, msg{sizeName(size) + " JSON", op, next})
+			}
+			msgs = append(msgs,
+				msg{"16 B text", opText, func(int) []byte { return []byte("sixteen bytes!!!") }},
+				msg{"empty", opBinary, func(int) []byte { return nil }},
+				msg{"100000 B random", opBinary, func(int) []byte { return random }},
+			)
+			for k := range 3 {
+				for _, m := range msgs {
+					if err := c.roundTrip(m.op, m.next(k)); err != nil {
+						t.Fatalf("%s, round trip %d: %v", m.name, k, err)
+					}
+				}
+			}
+			// The JSON compresses: fewer bytes came back than went out
+			// uncompressed.
+			if c.recv == 0 || c.sent == 0 {
+				t.Fatalf("bytes on the wire not counted: sent %d, received %d", c.sent, c.recv)
+			}
+			if err := c.closeHandshake(10 * time.Second); err != nil {
+				t.Fatalf("client close: %v", err)
+			}
+		})
+	}
+}
+
+// TestDeflateWire checks that compressed JSON crosses the wire smaller
+// than it is, in both directions, against our server.
+func TestDeflateWire(t *testing.T) {
+	s, err := startEcho("ours-deflate")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	c, err := dialWSDeflate(s.Addr(), nil, 4096, 10*time.Second, compressNoContext)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = c.nc.SetDeadline(time.Now().Add(10 * time.Second))
+	next, op := messages(cellKey{size: 1 << 10, json: true}, 0)
+	if err := c.roundTrip(op, next(0)); err != nil {
+		t.Fatal(err)
+	}
+	if c.sent >= 1<<10 || c.recv >= 1<<10 || c.recv < 100 {
+		t.Fatalf("1 KiB of JSON: %d bytes sent, %d received", c.sent, c.recv)
+	}
+	_ = c.closeHandshake(10 * time.Second)
+}
+
+// TestParseDeflateAnswer checks which permessage-deflate responses the load
+// generator accepts for each offer.
+func TestParseDeflateAnswer(t *testing.T) {
+	for _, tc := range []struct {
+		mode compression
+		resp string
+		ok   bool
+	}{
+		{compressNoContext, "permessage-deflate; server_no_context_takeover; client_no_context_takeover", true},
+		{compressNoContext, "permessage-deflate;client_no_context_takeover;server_no_context_takeover", true},
+		{compressNoContext, "permessage-deflate; server_no_context_takeover", false},
+		{compressContext, "permessage-deflate", true},
+		{compressContext, "permessage-deflate; client_max_window_bits=15; server_max_window_bits=10", true},
+		{compressContext, "permessage-deflate; client_max_window_bits=12", false},
+		{compressContext, "permessage-deflate; server_no_context_takeover", false},
+		{compressContext, "permessage-deflate; server_max_window_bits", false},
+		{compressContext, "permessage-deflate; foo", false},
+		{compressContext, "permessage-deflate, permessage-deflate", false},
+		{compressContext, "", false},
+		{compressNone, "", true},
+		{compressNone, "permessage-deflate", false},
+	} {
+		var values []string
+		if tc.resp != "" {
+			values = []string{tc.resp}
+		}
+		_, err := tc.mode.accept(values)
+		if (err == nil) != tc.ok {
+			t.Errorf("mode %d, %q: error %v, want ok %v", tc.mode, tc.resp, err, tc.ok)
+		}
+	}
+}
+
+// TestJSONMessage checks the JSON payloads: exact size, valid JSON, still
+// valid with any counter, and the same bytes on every call.
+func TestJSONMessage(t *testing.T) {
+	for _, size := range []int{1 << 10, 64 << 10} {
+		for v := range jsonVariants {
+			b, at := jsonMessage(size, v)
+			again, _ := jsonMessage(size, v)
+			if len(b) != size || !bytes.Equal(b, again) {
+				t.Fatalf("size %d, variant %d: %d bytes, deterministic %v", size, v, len(b), bytes.Equal(b, again))
+			}
+			stampSeq(b, at, 0xdeadbeef12345678)
+			var doc struct {
+				Seq   string           `json:"seq"`
+				Items []map[string]any `json:"items"`
+			}
+			if err := json.Unmarshal(b, &doc); err != nil {
+				t.Fatalf("size %d, variant %d: %v", size, v, err)
+			}
+			if doc.Seq != "deadbeef12345678" || len(doc.Items) == 0 {
+				t.Fatalf("size %d, variant %d: seq %q, %d items", size, v, doc.Seq, len(doc.Items))
 			}
 		}
 	}

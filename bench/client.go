@@ -45,7 +45,7 @@ type wsClient struct {
 	ctrl  []byte // a control frame's payload
 	rng   *rand.ChaCha8
 
-	offer   compression   // what the handshake offered
+	offer   compression    // what the handshake offered
 	deflate *clientDeflate // nil unless permessage-deflate was negotiated
 
 	// Bytes on the wire, frame headers included: written (masked frames
@@ -74,8 +74,8 @@ func dialWSDeflate(addr string, local net.IP, readBuf int, timeout time.Duration
 	var seed [32]byte
 	_, _ = crand.Read(seed[:])
 	c := &wsClient{
-		nc:   nc,
-		br:   bufio.NewReaderSize(nc, readBuf),
+		nc:    nc,
+		br:    bufio.NewReaderSize(nc, readBuf),
 		ctrl:  make([]byte, 125),
 		rng:   rand.NewChaCha8(seed),
 		offer: offer,
@@ -304,7 +304,8 @@ func (c *wsClient) readMessage() (payload []byte, err error) {
 		}
 		start := len(c.msg)
 		if int64(cap(c.msg)-start) < n {
-			grown := make([]byte, start, start+int(n))
+			// Room for the tail that inflating appends.
+			grown := make([]byte, start, start+int(n)+len(readTail))
 			copy(grown, c.msg)
 			c.msg = grown
 		}

@@ -31,24 +31,39 @@ type config struct {
 	maxRTs     int           // cap on the measured round trips of a cell
 	manyConns  int           // connections for idle memory and the close storm
 	readme     string
+
+	// The compression cells: JSON text messages of deflateSizes over
+	// deflateConnCounts connections, to deflateLibs and, as the reference
+	// without compression, to ours. Idle memory with compression on is
+	// measured over manyConns connections, ctxIdleConns under context
+	// takeover (each of those keeps a compressor in both processes).
+	deflateLibs       []string
+	deflateSizes      []int
+	deflateConnCounts []int
+	ctxIdleConns      int
 }
 
 func defaultConfig(quick bool) config {
 	c := config{
-		quick:      quick,
-		reps:       5,
-		sizes:      []int{16, 1 << 10, 64 << 10},
-		connCounts: []int{1, 100},
-		warm:       200 * time.Millisecond,
-		dur:        1500 * time.Millisecond,
-		maxRTs:     5_000_000,
-		manyConns:  10_000,
+		quick:             quick,
+		reps:              5,
+		sizes:             []int{16, 1 << 10, 64 << 10},
+		connCounts:        []int{1, 100},
+		warm:              200 * time.Millisecond,
+		dur:               1500 * time.Millisecond,
+		maxRTs:            5_000_000,
+		manyConns:         10_000,
+		deflateLibs:       deflateLibs,
+		deflateSizes:      []int{1 << 10, 64 << 10},
+		deflateConnCounts: []int{100}, // 1 connection left out of the default run for its length
+		ctxIdleConns:      1_000,
 	}
 	if quick {
 		c.reps = 3
 		c.warm = 100 * time.Millisecond
 		c.dur = 400 * time.Millisecond
 		c.manyConns = 1_000
+		c.ctxIdleConns = 200
 	}
 	return c
 }
@@ -178,6 +193,8 @@ type cellSample struct {
 	p50, p99     float64 // round-trip latency, microseconds
 	serverBusy   float64 // share of the measured time the server was on CPU
 	clientPer100 float64 // load generator CPU seconds per 100,000 round trips
+	wireIn       float64 // bytes the load generator wrote per message, frame headers included
+	wireOut      float64 // bytes it read per echoed message, frame headers included
 }
 
 // manySample is one measurement of idle memory and the close storm.
@@ -190,12 +207,71 @@ type manySample struct {
 	closeErrEx  string
 }
 
-// runCell measures one throughput cell against a fresh server.
-func runCell(p *serverProc, size, nconn int, cfg config) (cellSample, error) {
+// jsonSet holds the JSON documents of one size that connections cycle
+// through.
+type jsonSet struct {
+	docs  [jsonVariants][]byte
+	seqAt int
+}
+
+func newJSONSet(size int) *jsonSet {
+	js := &jsonSet{}
+	for v := range js.docs {
+		js.docs[v], js.seqAt = jsonMessage(size, v)
+	}
+	return js
+}
+
+// messages returns connection i's message source: next(k) is its k-th
+// message, in a buffer of its own, and the opcode to send it with. Random
+// binary payloads differ by a counter in their first 8 bytes; JSON ones
+// cycle through the variants and carry the counter in hex.
+func messages(k cellKey, i int) (next func(k int) []byte, op byte) {
+	payload := make([]byte, k.size)
+	if !k.json {
+		for j := range payload {
+			payload[j] = byte(rand.Uint32())
+		}
+		return func(n int) []byte {
+			if n > 0 && len(payload) >= 8 {
+				binary.LittleEndian.PutUint64(payload, uint64(n))
+			}
+			return payload
+		}, opBinary
+	}
+	js := jsonSets(k.size)
+	return func(n int) []byte {
+		copy(payload, js.docs[(i+n)%jsonVariants])
+		stampSeq(payload, js.seqAt, uint64(n))
+		return payload
+	}, opText
+}
+
+var (
+	jsonMu    sync.Mutex
+	jsonCache = map[int]*jsonSet{}
+)
+
+// jsonSets returns the JSON documents of size, generated once.
+func jsonSets(size int) *jsonSet {
+	jsonMu.Lock()
+	defer jsonMu.Unlock()
+	if js, ok := jsonCache[size]; ok {
+		return js
+	}
+	js := newJSONSet(size)
+	jsonCache[size] = js
+	return js
+}
+
+// runCell measures one throughput cell against a fresh server; the client
+// offers compression in mode.
+func runCell(p *serverProc, key cellKey, mode compression, cfg config) (cellSample, error) {
 	var s cellSample
+	size, nconn := key.size, key.conns
 	clients := make([]*wsClient, nconn)
 	for i := range clients {
-		c, err := dialWS(p.ws, nil, max(4096, size+16), ioTimeout)
+		c, err := dialWSDeflate(p.ws, nil, max(4096, size+16), ioTimeout, mode)
 		if err != nil {
 			closeClients(clients[:i])
 			return s, fmt.Errorf("dial: %w", err)
@@ -210,6 +286,7 @@ func runCell(p *serverProc, size, nconn int, cfg config) (cellSample, error) {
 		deadline    time.Time // set before start is closed
 		failed      atomic.Value
 		lats        = make([][]int64, nconn)
+		wire        = make([][2]int64, nconn) // per connection: sent, received
 		perConnMax  = max(1, cfg.maxRTs/nconn)
 		warmEnd     = time.Now().Add(cfg.warm)
 	)
@@ -218,22 +295,20 @@ func runCell(p *serverProc, size, nconn int, cfg config) (cellSample, error) {
 	for i, c := range clients {
 		go func() {
 			defer done.Done()
-			payload := make([]byte, size)
-			for j := range payload {
-				payload[j] = byte(rand.Uint32())
-			}
+			next, op := messages(key, i)
 			_ = c.nc.SetDeadline(time.Now().Add(cfg.warm + cfg.dur + 2*ioTimeout))
 			var err error
-			for k := 0; k < perConnMax && err == nil && time.Now().Before(warmEnd); k++ {
-				err = c.roundTrip(payload)
+			k := 0
+			for ; k < perConnMax && err == nil && time.Now().Before(warmEnd); k++ {
+				err = c.roundTrip(op, next(k))
 			}
+			c.sent, c.recv = 0, 0
 			ready.Done()
 			<-start
 			lat := make([]int64, 0, 1<<12)
 			t0 := time.Now()
-			for k := 0; k < perConnMax && err == nil && t0.Before(deadline); k++ {
-				binary.LittleEndian.PutUint64(payload, uint64(k)) // every echo differs
-				err = c.roundTrip(payload)
+			for j := 0; j < perConnMax && err == nil && t0.Before(deadline); j++ {
+				err = c.roundTrip(op, next(k+j)) // every echo differs
 				t1 := time.Now()
 				lat = append(lat, int64(t1.Sub(t0)))
 				t0 = t1
@@ -242,6 +317,7 @@ func runCell(p *serverProc, size, nconn int, cfg config) (cellSample, error) {
 				failed.CompareAndSwap(nil, fmt.Errorf("connection %d: %w", i, err))
 			}
 			lats[i] = lat
+			wire[i] = [2]int64{c.sent, c.recv}
 		}()
 	}
 	ready.Wait()
@@ -282,6 +358,11 @@ func runCell(p *serverProc, size, nconn int, cfg config) (cellSample, error) {
 	s.clientPer100 = (cu1 + cs1 - cu0 - cs0) / n * 1e5
 	s.allocsPerMsg = float64(sub(after.Mallocs-before.Mallocs, p.allocN)) / n
 	s.bytesPerMsg = float64(sub(after.TotalAlloc-before.TotalAlloc, p.allocBytes)) / n
+	var sent, recv int64
+	for _, w := range wire {
+		sent, recv = sent+w[0], recv+w[1]
+	}
+	s.wireIn, s.wireOut = float64(sent)/n, float64(recv)/n
 	s.p50 = float64(all[len(all)/2]) / 1e3
 	s.p99 = float64(all[min(len(all)-1, len(all)*99/100)]) / 1e3
 	return s, nil
@@ -309,9 +390,12 @@ func closeClients(clients []*wsClient) {
 // 127.0.0.2 to 127.0.0.9, so that ephemeral ports do not run short.
 func sourceIP(i int) net.IP { return net.IPv4(127, 0, 0, byte(2+i%8)) }
 
-// runMany measures the RSS of idle connections, then the close storm, on
-// one fresh server.
-func runMany(p *serverProc, n int) (manySample, error) {
+// runMany measures the RSS of idle connections, then, with storm, the
+// close storm, on one fresh server. Each connection first echoes one
+// message of key's kind (its size and payload; conns is ignored), with
+// compression offered in mode. Without storm the clients just drop their
+// connections.
+func runMany(p *serverProc, n int, key cellKey, mode compression, storm bool) (manySample, error) {
 	var s manySample
 	base, err := p.stats(true)
 	if err != nil {
@@ -323,7 +407,6 @@ func runMany(p *serverProc, n int) (manySample, error) {
 		failed atomic.Value
 		wg     sync.WaitGroup
 	)
-	payload := []byte("sixteen bytes!!!")
 	for range 64 {
 		wg.Go(func() {
 			for {
@@ -331,10 +414,11 @@ func runMany(p *serverProc, n int) (manySample, error) {
 				if i >= n || failed.Load() != nil {
 					return
 				}
-				c, err := dialWS(p.ws, sourceIP(i), 4096, ioTimeout)
+				c, err := dialWSDeflate(p.ws, sourceIP(i), 4096, ioTimeout, mode)
 				if err == nil {
+					next, op := messages(key, i)
 					_ = c.nc.SetDeadline(time.Now().Add(ioTimeout))
-					err = c.roundTrip(payload)
+					err = c.roundTrip(op, next(0))
 					_ = c.nc.SetDeadline(time.Time{})
 					if err != nil {
 						c.nc.Close()
@@ -366,6 +450,12 @@ func runMany(p *serverProc, n int) (manySample, error) {
 	}
 	s.rssPerConn = float64(idle.RSS-base.RSS) / float64(n)
 	s.heapPerConn = float64(int64(idle.HeapInuse+idle.StackInuse)-int64(base.HeapInuse+base.StackInuse)) / float64(n)
+	if !storm {
+		for _, c := range clients {
+			c.nc.Close()
+		}
+		return s, nil
+	}
 
 	// The close storm: every client waits for its close frame; then the
 	// server closes them all at once.
@@ -407,14 +497,53 @@ func runMany(p *serverProc, n int) (manySample, error) {
 
 // results holds every sample of a run.
 type results struct {
-	cells map[string]map[cellKey][]cellSample // by library
-	many  map[string][]manySample
-	errs  map[string][]string // failures, by library
+	cells    map[string]map[cellKey][]cellSample // by library
+	many     map[string][]manySample
+	idleZ    map[string][]manySample // idle memory after a compressed echo
+	idleZCon map[string]int          // connections of those
+	errs     map[string][]string     // failures, by library
 }
 
-type cellKey struct{ size, conns int }
+// cellKey names a throughput cell: random binary messages, or JSON text
+// (the compression cells).
+type cellKey struct {
+	size, conns int
+	json        bool
+}
 
-func (k cellKey) String() string { return fmt.Sprintf("%s × %d", sizeName(k.size), k.conns) }
+func (k cellKey) String() string {
+	if k.json {
+		return fmt.Sprintf("%s JSON × %d", sizeName(k.size), k.conns)
+	}
+	return fmt.Sprintf("%s × %d", sizeName(k.size), k.conns)
+}
+
+// idleEcho is the message each idle connection echoes once: 16 random
+// bytes, or a 1 KiB JSON text, compressed where that was negotiated.
+var (
+	idleEcho  = cellKey{size: 16}
+	idleEchoZ = cellKey{size: 1 << 10, json: true}
+)
+
+// deflateKeys are the compression cells of cfg.
+func deflateKeys(cfg config) []cellKey {
+	var keys []cellKey
+	for _, size := range cfg.deflateSizes {
+		for _, n := range cfg.deflateConnCounts {
+			keys = append(keys, cellKey{size, n, true})
+		}
+	}
+	return keys
+}
+
+// deflateCellLibs are the servers of the compression cells: the
+// compressing ones, then ours without compression as the reference.
+func deflateCellLibs(cfg config) []string {
+	if len(cfg.deflateLibs) == 0 {
+		return nil
+	}
+	return append(slices.Clone(cfg.deflateLibs), "ours")
+}
 
 func sizeName(n int) string {
 	switch {
@@ -438,41 +567,49 @@ func runDriver(cfg config) error {
 	runtime.GOMAXPROCS(1)
 	began := time.Now()
 	r := results{
-		cells: map[string]map[cellKey][]cellSample{},
-		many:  map[string][]manySample{},
-		errs:  map[string][]string{},
+		cells:    map[string]map[cellKey][]cellSample{},
+		many:     map[string][]manySample{},
+		idleZ:    map[string][]manySample{},
+		idleZCon: map[string]int{},
+		errs:     map[string][]string{},
 	}
-	for _, l := range cfg.libs {
+	for _, l := range append(slices.Clone(cfg.libs), deflateCellLibs(cfg)...) {
 		r.cells[l] = map[cellKey][]cellSample{}
 	}
 	var keys []cellKey
 	for _, size := range cfg.sizes {
 		for _, n := range cfg.connCounts {
-			keys = append(keys, cellKey{size, n})
+			keys = append(keys, cellKey{size, n, false})
 		}
 	}
+	zkeys := deflateKeys(cfg)
+	zlibs := deflateCellLibs(cfg)
 	fail := func(lib, what string, err error) {
 		msg := fmt.Sprintf("%s: %v", what, err)
 		r.errs[lib] = append(r.errs[lib], msg)
 		fmt.Fprintf(os.Stderr, "  %-8s FAILED %s\n", lib, msg)
 	}
 	for rep := range cfg.reps {
-		for ki, k := range keys {
+		for ki, k := range append(slices.Clone(keys), zkeys...) {
 			fmt.Fprintf(os.Stderr, "rep %d/%d  %s\n", rep+1, cfg.reps, k)
-			for _, lib := range rotate(cfg.libs, rep+ki) {
+			libs := cfg.libs
+			if k.json {
+				libs = zlibs
+			}
+			for _, lib := range rotate(libs, rep+ki) {
 				p, err := startServer(lib)
 				if err != nil {
 					return err
 				}
-				s, err := runCell(p, k.size, k.conns, cfg)
+				s, err := runCell(p, k, deflateMode(lib), cfg)
 				p.stop()
 				if err != nil {
 					fail(lib, k.String(), err)
 					continue
 				}
 				r.cells[lib][k] = append(r.cells[lib][k], s)
-				fmt.Fprintf(os.Stderr, "  %-8s %7.0f rt/s  cpu %6.3f s/100k (busy %3.0f%%, client %6.3f)  %5.2f allocs %6.0f B/msg  p50 %7.1f µs  p99 %7.1f µs\n",
-					lib, s.rtps, s.cpuPer100k, s.serverBusy*100, s.clientPer100, s.allocsPerMsg, s.bytesPerMsg, s.p50, s.p99)
+				fmt.Fprintf(os.Stderr, "  %-17s %7.0f rt/s  cpu %6.3f s/100k (busy %3.0f%%, client %6.3f)  %5.2f allocs %6.0f B/msg  p50 %7.1f µs  p99 %7.1f µs  wire %.0f/%.0f B\n",
+					lib, s.rtps, s.cpuPer100k, s.serverBusy*100, s.clientPer100, s.allocsPerMsg, s.bytesPerMsg, s.p50, s.p99, s.wireIn, s.wireOut)
 			}
 		}
 		fmt.Fprintf(os.Stderr, "rep %d/%d  %d idle connections, then the close storm\n", rep+1, cfg.reps, cfg.manyConns)
@@ -481,7 +618,7 @@ func runDriver(cfg config) error {
 			if err != nil {
 				return err
 			}
-			s, err := runMany(p, cfg.manyConns)
+			s, err := runMany(p, cfg.manyConns, idleEcho, compressNone, true)
 			p.stop()
 			if err != nil {
 				fail(lib, "idle/close storm", err)
@@ -490,6 +627,28 @@ func runDriver(cfg config) error {
 			r.many[lib] = append(r.many[lib], s)
 			fmt.Fprintf(os.Stderr, "  %-8s rss %6.0f B/conn  heap+stack %6.0f B/conn  storm %.3f s  %v  close errors %d %s\n",
 				lib, s.rssPerConn, s.heapPerConn, s.stormSec, s.outcomes, s.closeErrs, s.closeErrEx)
+		}
+		if len(zlibs) > 0 {
+			fmt.Fprintf(os.Stderr, "rep %d/%d  idle connections after one 1 KiB JSON echo, compression on\n", rep+1, cfg.reps)
+		}
+		for _, lib := range rotate(zlibs, rep) {
+			n := cfg.manyConns
+			if deflateMode(lib) == compressContext {
+				n = min(n, cfg.ctxIdleConns)
+			}
+			p, err := startServer(lib)
+			if err != nil {
+				return err
+			}
+			s, err := runMany(p, n, idleEchoZ, deflateMode(lib), false)
+			p.stop()
+			if err != nil {
+				fail(lib, "idle with compression", err)
+				continue
+			}
+			r.idleZ[lib] = append(r.idleZ[lib], s)
+			r.idleZCon[lib] = n
+			fmt.Fprintf(os.Stderr, "  %-17s %5d conns  rss %6.0f B/conn  heap+stack %6.0f B/conn\n", lib, n, s.rssPerConn, s.heapPerConn)
 		}
 	}
 	report := formatReport(cfg, r, time.Since(began))

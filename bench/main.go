@@ -3,8 +3,8 @@
 // gorilla/websocket, coder/websocket, lxzan/gws and gobwas/ws. See
 // README.md. Run it from this folder with
 //
-//	go run .          # the full run, about 10 minutes; rewrites README.md
-//	go run . -quick   # under 2 minutes; prints only
+//	go run .          # the full run, about 15 minutes; rewrites README.md
+//	go run . -quick   # about 3 minutes; prints only
 //
 // The same binary is the echo server: the driver starts it again with
 // -serve -lib NAME, once per measurement, pinned to CPU 0 with
@@ -34,6 +34,7 @@ func main() {
 		conns  = flag.Int("conns", 0, "connections for idle memory and the close storm (default 10000; 1000 with -quick)")
 		dur    = flag.Duration("dur", 0, "measured time of one throughput cell (default 1.5s; 400ms with -quick)")
 		readme = flag.String("readme", "", "file whose results section is rewritten (default README.md, none with -quick; - for none)")
+		zlibs  = flag.String("deflate", strings.Join(deflateLibs, ","), "servers with compression on for the compression cells, ours first in each mode; - for none")
 	)
 	flag.Parse()
 	if _, err := raiseFileLimit(); err != nil {
@@ -57,7 +58,11 @@ func main() {
 		cfg.dur = *dur
 	}
 	cfg.libs = strings.Split(*libs, ",")
-	for _, l := range cfg.libs {
+	cfg.deflateLibs = nil
+	if *zlibs != "-" && *zlibs != "" {
+		cfg.deflateLibs = strings.Split(*zlibs, ",")
+	}
+	for _, l := range append(cfg.libs, cfg.deflateLibs...) {
 		if !knownLib(l) {
 			fmt.Fprintf(os.Stderr, "bench: unknown library %q\n", l)
 			os.Exit(2)

@@ -2,14 +2,19 @@ package main
 
 import (
 	"bufio"
+	"bytes"
+	"compress/flate"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"runtime"
 	"runtime/debug"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -17,6 +22,7 @@ import (
 	ours "github.com/a60656ec/websocket"
 	coder "github.com/coder/websocket"
 	"github.com/gobwas/ws"
+	"github.com/gobwas/ws/wsflate"
 	gorilla "github.com/gorilla/websocket"
 	"github.com/lxzan/gws"
 )
@@ -38,14 +44,30 @@ var variants = map[string]string{
 	"gws-par":  "gws with ParallelEnabled: true, as its README's best practice",
 }
 
-func knownLib(lib string) bool {
-	for _, l := range defaultLibs {
-		if l == lib {
-			return true
-		}
+// deflateLibs are the servers with permessage-deflate (RFC 7692) on, ours
+// first: those ending in -deflate negotiate no context takeover on either
+// side, those ending in -deflate-ctx context takeover on both. Each uses
+// its library's default level, which is flate.BestSpeed for all.
+var deflateLibs = []string{
+	"ours-deflate", "gorilla-deflate", "coder-deflate", "gws-deflate", "gobwas-deflate",
+	"ours-deflate-ctx", "coder-deflate-ctx", "gws-deflate-ctx",
+}
+
+// deflateMode is the compression lib's server negotiates, and so what the
+// load generator offers it.
+func deflateMode(lib string) compression {
+	switch {
+	case strings.HasSuffix(lib, "-deflate"):
+		return compressNoContext
+	case strings.HasSuffix(lib, "-deflate-ctx"):
+		return compressContext
 	}
+	return compressNone
+}
+
+func knownLib(lib string) bool {
 	_, ok := variants[lib]
-	return ok
+	return ok || slices.Contains(defaultLibs, lib) || slices.Contains(deflateLibs, lib)
 }
 
 // readLimit is the largest message every server accepts.
@@ -68,7 +90,9 @@ type echoServer struct {
 
 	ours    ours.Upgrader
 	gorilla gorilla.Upgrader
+	coder   coder.AcceptOptions
 	gws     *gws.Upgrader
+	gobwas  *wsflate.Parameters // permessage-deflate parameters; nil: off
 }
 
 // startEcho listens on 127.0.0.1 and serves lib's echo server until ln is
@@ -85,15 +109,41 @@ func startEcho(lib string) (*echoServer, error) {
 	// Zero values: 4 KiB buffers, 1 MiB read limit. gorilla's zero
 	// Upgrader reuses the buffers net/http used for the request.
 	s.gorilla.CheckOrigin = func(*http.Request) bool { return true }
-	switch lib {
-	case "gws", "gws-par":
-		s.gws = gws.NewUpgrader(&gwsHandler{s: s}, &gws.ServerOption{
+	s.coder.InsecureSkipVerify = true
+	mode := deflateMode(lib)
+	switch mode {
+	case compressNoContext:
+		s.ours.Compression = ours.CompressionNoContextTakeover
+		s.gorilla.EnableCompression = true // no context takeover is all it has
+		s.coder.CompressionMode = coder.CompressionNoContextTakeover
+		s.gobwas = &wsflate.Parameters{ServerNoContextTakeover: true, ClientNoContextTakeover: true}
+	case compressContext:
+		s.ours.Compression = ours.CompressionContextTakeover
+		s.coder.CompressionMode = coder.CompressionContextTakeover
+	}
+	if strings.HasPrefix(lib, "gws") {
+		opt := &gws.ServerOption{
 			ParallelEnabled:    lib == "gws-par",
 			Recovery:           gws.Recovery,
 			ReadMaxPayloadSize: readLimit,
-		})
+		}
+		if mode != compressNone {
+			// Context takeover on both sides or on neither. Under context
+			// takeover gws limits both windows to 4 KiB unless told
+			// otherwise; the others use 32 KiB, and so must the
+			// load generator's compress/flate.
+			ctx := mode == compressContext
+			opt.PermessageDeflate = gws.PermessageDeflate{
+				Enabled:               true,
+				ServerContextTakeover: ctx,
+				ClientContextTakeover: ctx,
+				ServerMaxWindowBits:   15,
+				ClientMaxWindowBits:   15,
+			}
+		}
+		s.gws = gws.NewUpgrader(&gwsHandler{s: s}, opt)
 	}
-	if lib == "gobwas" {
+	if strings.HasPrefix(lib, "gobwas") {
 		go s.serveGobwas()
 	} else {
 		srv := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
@@ -150,15 +200,15 @@ func (s *echoServer) closeAll() int {
 
 func (s *echoServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch s.lib {
-	case "ours", "ours-cb", "ours-go":
+	case "ours", "ours-cb", "ours-go", "ours-deflate", "ours-deflate-ctx":
 		s.serveOurs(w, r)
 	case "ours-msg":
 		s.serveOursMsg(w, r)
-	case "gorilla":
+	case "gorilla", "gorilla-deflate":
 		s.serveGorilla(w, r)
-	case "coder":
+	case "coder", "coder-deflate", "coder-deflate-ctx":
 		s.serveCoder(w, r)
-	case "gws", "gws-par":
+	case "gws", "gws-par", "gws-deflate", "gws-deflate-ctx":
 		s.serveGws(w, r)
 	}
 }
@@ -266,7 +316,7 @@ func (s *echoServer) serveGorilla(w http.ResponseWriter, r *http.Request) {
 // serveCoder is coder's echo example without its rate limiter: Reader,
 // Writer and io.Copy. Its Close runs the closing handshake.
 func (s *echoServer) serveCoder(w http.ResponseWriter, r *http.Request) {
-	c, err := coder.Accept(w, r, &coder.AcceptOptions{InsecureSkipVerify: true})
+	c, err := coder.Accept(w, r, &s.coder)
 	if err != nil {
 		return
 	}
@@ -334,11 +384,23 @@ func (s *echoServer) serveGobwas() {
 // ws.WriteHeader) with buffers kept per connection: a 4 KiB bufio reader
 // and writer, a payload buffer that grows to the largest message, and
 // header scratch space. Frames are echoed one for one.
+//
+// With permessage-deflate (wsflate, no context takeover: wsflate's helpers
+// have no other mode) a compressed frame is inflated and the result
+// deflated again with wsflate's Reader and Writer around compress/flate at
+// BestSpeed, taken from pools for the one message, into buffers kept per
+// connection. It must be a whole message: this loop does not reassemble
+// fragments (the load generator never fragments).
 type gobwasConn struct {
 	nc      net.Conn
 	br      *bufio.Reader
 	hr      [ws.MaxHeaderSize]byte
 	payload []byte
+
+	deflate bool         // permessage-deflate negotiated
+	zsrc    bytes.Reader // a compressed payload being inflated
+	plain   []byte       // its inflated bytes
+	zout    sliceWriter  // those bytes deflated again
 
 	wmu       sync.Mutex // guards the fields below: the close storm writes from another goroutine
 	closeSent bool
@@ -352,7 +414,14 @@ type gobwasConn struct {
 func (s *echoServer) gobwasConn(nc net.Conn) {
 	defer nc.Close()
 	_ = nc.SetDeadline(time.Now().Add(10 * time.Second))
-	if _, err := ws.Upgrade(nc); err != nil {
+	var ext *wsflate.Extension
+	if s.gobwas != nil {
+		ext = &wsflate.Extension{Parameters: *s.gobwas}
+		u := ws.Upgrader{Negotiate: ext.Negotiate}
+		if _, err := u.Upgrade(nc); err != nil {
+			return
+		}
+	} else if _, err := ws.Upgrade(nc); err != nil {
 		return
 	}
 	_ = nc.SetDeadline(time.Time{})
@@ -360,6 +429,9 @@ func (s *echoServer) gobwasConn(nc net.Conn) {
 		nc: nc,
 		br: bufio.NewReaderSize(nc, 4096),
 		bw: bufio.NewWriterSize(nc, 4096),
+	}
+	if ext != nil {
+		_, g.deflate = ext.Accepted()
 	}
 	g.hb.b = make([]byte, 0, ws.MaxHeaderSize)
 	s.track(g, func() error {
@@ -391,6 +463,15 @@ func (g *gobwasConn) loop() {
 			return
 		}
 		ws.Cipher(p, h.Mask, 0)
+		if g.deflate && h.OpCode.IsData() && h.Rsv1() {
+			if !h.Fin {
+				return // fragmented compressed messages: see gobwasConn
+			}
+			if p, err = g.recompress(p); err != nil {
+				return
+			}
+			h.Rsv = ws.Rsv(true, false, false)
+		}
 		g.wmu.Lock()
 		switch h.OpCode {
 		case ws.OpClose:
@@ -413,6 +494,68 @@ func (g *gobwasConn) loop() {
 			return
 		}
 	}
+}
+
+// Pools of wsflate's Reader and Writer, each around compress/flate.
+var (
+	gobwasReaders = sync.Pool{New: func() any {
+		return wsflate.NewReader(nil, func(r io.Reader) wsflate.Decompressor {
+			return flateReadResetter{flate.NewReader(r)}
+		})
+	}}
+	gobwasWriters = sync.Pool{New: func() any {
+		return wsflate.NewWriter(nil, func(w io.Writer) wsflate.Compressor {
+			fw, _ := flate.NewWriter(w, flate.BestSpeed)
+			return fw
+		})
+	}}
+)
+
+// flateReadResetter gives compress/flate's decompressor the Reset that
+// wsflate.Reader looks for, so that a pooled Reader keeps it.
+type flateReadResetter struct{ io.ReadCloser }
+
+func (f flateReadResetter) Reset(r io.Reader) { _ = f.ReadCloser.(flate.Resetter).Reset(r, nil) }
+
+var errInflateLimit = errors.New("message inflates past the read limit")
+
+// recompress inflates one compressed message and deflates the result
+// again, as an echo server that looks at its messages must; the result is
+// valid until the next call.
+func (g *gobwasConn) recompress(p []byte) ([]byte, error) {
+	g.zsrc.Reset(p)
+	fr := gobwasReaders.Get().(*wsflate.Reader)
+	fr.Reset(&g.zsrc)
+	g.plain = g.plain[:0]
+	var err error
+	for {
+		if len(g.plain) == cap(g.plain) {
+			if len(g.plain) >= readLimit {
+				err = errInflateLimit
+				break
+			}
+			g.plain = append(g.plain, 0)[:len(g.plain)]
+		}
+		var n int
+		n, err = fr.Read(g.plain[len(g.plain):cap(g.plain)])
+		g.plain = g.plain[:len(g.plain)+n]
+		if err != nil {
+			break
+		}
+	}
+	gobwasReaders.Put(fr)
+	if err != io.EOF {
+		return nil, err
+	}
+	g.zout.b = g.zout.b[:0]
+	fw := gobwasWriters.Get().(*wsflate.Writer)
+	fw.Reset(&g.zout)
+	_, err = fw.Write(g.plain)
+	if err == nil {
+		err = fw.Flush() // strips the sync flush's tail
+	}
+	gobwasWriters.Put(fw)
+	return g.zout.b, err
 }
 
 // writeLocked writes one unmasked frame; the caller holds wmu.

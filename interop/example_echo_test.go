@@ -129,6 +129,16 @@ func TestEchoExamplePage(t *testing.T) {
 		click(t, tab, "connect")
 		assert.Equal(t, "connected", logLine(t, tab, "open", n))
 		assert.Equal(t, "OPEN", state(t, tab))
+		// Chromium offers permessage-deflate: the example may accept it
+		// (Upgrader.Compression) or not. Either way the page works alike.
+		ext, err := chromedp.Run(tab, chromedp.Evaluate[string]("ws.extensions"))
+		require.NoError(t, err)
+		if ext == "" {
+			t.Logf("connection %d: no extension: examples/echo declines compression", n)
+		} else {
+			t.Logf("connection %d: ws.extensions is %q: examples/echo compresses", n, ext)
+			assert.True(t, strings.HasPrefix(ext, "permessage-deflate"), "ws.extensions is %q", ext)
+		}
 	}
 
 	// Echo, text and binary.

@@ -57,9 +57,14 @@ func (q *queue[T]) push(v T) {
 }
 
 // pop returns the next item, or false when none came within timeout.
-func (q *queue[T]) pop(timeout time.Duration) (T, bool) {
+func (q *queue[T]) pop(timeout time.Duration) (T, bool) { return q.popUnless(timeout, nil) }
+
+// popUnless is pop that also gives up, when the queue is empty, once stop
+// is closed: the producer has ended.
+func (q *queue[T]) popUnless(timeout time.Duration, stop <-chan struct{}) (T, bool) {
 	timer := time.NewTimer(timeout)
 	defer timer.Stop()
+	stopped := false
 	for {
 		q.mu.Lock()
 		if len(q.items) > 0 {
@@ -75,10 +80,15 @@ func (q *queue[T]) pop(timeout time.Duration) (T, bool) {
 			return v, true
 		}
 		q.mu.Unlock()
+		var zero T
+		if stopped {
+			return zero, false
+		}
 		select {
 		case <-q.signal:
+		case <-stop:
+			stopped = true
 		case <-timer.C:
-			var zero T
 			return zero, false
 		}
 	}
@@ -211,9 +221,22 @@ type serverConn struct {
 
 func (sc *serverConn) nextMessage(t *testing.T) message {
 	t.Helper()
-	m, ok := sc.msgs.pop(eventTimeout)
-	require.True(t, ok, "the server read no message within %v", eventTimeout)
+	m, ok := sc.tryNextMessage()
+	if !ok {
+		select {
+		case <-sc.readDone:
+			t.Fatalf("the server's reader ended before the message: %v", sc.readErr)
+		default:
+			t.Fatalf("the server read no message within %v", eventTimeout)
+		}
+	}
 	return m
+}
+
+// tryNextMessage returns the next message the server read, or false when
+// none came within eventTimeout or the reader ended before one.
+func (sc *serverConn) tryNextMessage() (message, bool) {
+	return sc.msgs.popUnless(eventTimeout, sc.readDone)
 }
 
 // waitReadErr waits up to d for the server's reader to fail, and returns

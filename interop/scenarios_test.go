@@ -48,7 +48,18 @@ func roundTrip(t *testing.T, c *client, sc *serverConn, name string, typ websock
 	wireType, wire := wireData(typ, data)
 	c.send(t, command{Op: "send", Type: wireType, Data: wire})
 
-	got := sc.nextMessage(t)
+	got, ok := sc.tryNextMessage()
+	if !ok {
+		// Say how the connection failed, from both sides.
+		ev, _ := c.events.pop(promptly)
+		select {
+		case <-sc.readDone:
+			t.Fatalf("%s (%s, %d bytes): the server's reader ended with %v; the client then reported %v",
+				name, wireType, len(data), sc.readErr, ev)
+		default:
+			t.Fatalf("%s: the server read no message within %v; the client reported %v", name, eventTimeout, ev)
+		}
+	}
 	assert.Equal(t, typ, got.typ, "%s: the server's message type", name)
 	requireSameBytes(t, data, got.data, name+": the server's message")
 
@@ -349,25 +360,30 @@ func TestClientTerminate(t *testing.T) {
 	canTerminate := func(ck clientKind) bool { return ck.terminate != nil }
 	forEachClient(t, canTerminate, func(t *testing.T, ck clientKind) {
 		c, sc := connect(t, ck, scenarioUpgrader())
-
-		start := time.Now()
-		ck.terminate(t, c)
-		err := sc.waitReadErr(t, promptly)
-		t.Logf("%s: the server's reader got %v after %v", ck.name, err, time.Since(start))
-		var ce *websocket.CloseError
-		require.ErrorAs(t, err, &ce)
-		assert.Equal(t, websocket.StatusAbnormalClosure, ce.Code)
-		select {
-		case <-sc.Done():
-		default:
-			t.Fatal("Done is not closed when the reader got the final error")
-		}
-		cev := sc.CloseEvent()
-		assert.Equal(t, websocket.StatusAbnormalClosure, cev.Code)
-		assert.False(t, cev.WasClean)
-		assert.Equal(t, websocket.SidePeer, cev.Initiator)
-		assert.Error(t, cev.Err)
+		clientTerminates(t, ck, c, sc)
 	})
+}
+
+// clientTerminates is scenario 5 on an open connection.
+func clientTerminates(t *testing.T, ck clientKind, c *client, sc *serverConn) {
+	t.Helper()
+	start := time.Now()
+	ck.terminate(t, c)
+	err := sc.waitReadErr(t, promptly)
+	t.Logf("%s: the server's reader got %v after %v", ck.name, err, time.Since(start))
+	var ce *websocket.CloseError
+	require.ErrorAs(t, err, &ce)
+	assert.Equal(t, websocket.StatusAbnormalClosure, ce.Code)
+	select {
+	case <-sc.Done():
+	default:
+		t.Fatal("Done is not closed when the reader got the final error")
+	}
+	cev := sc.CloseEvent()
+	assert.Equal(t, websocket.StatusAbnormalClosure, cev.Code)
+	assert.False(t, cev.WasClean)
+	assert.Equal(t, websocket.SidePeer, cev.Initiator)
+	assert.Error(t, cev.Err)
 }
 
 // Scenario 6a: the client offers several subprotocols; both sides agree on
@@ -486,52 +502,62 @@ func TestServerPing(t *testing.T) {
 // still completes cleanly; the server's reader gets, intact and in order,
 // the messages the client sent before its answer, then the close.
 func TestServerCloseDuringTraffic(t *testing.T) {
-	const count, size = 5, 200 << 10
-	payload := func(i int) []byte { return bytes.Repeat([]byte{byte('a' + i)}, size) }
 	forEachClient(t, nil, func(t *testing.T, ck clientKind) {
 		c, sc := connect(t, ck, scenarioUpgrader())
-		for i := range count {
-			typ, data := wireData(websocket.BinaryMessage, payload(i))
-			c.send(t, command{Op: "send", Type: typ, Data: data})
-		}
-		requireSameBytes(t, payload(0), sc.nextMessage(t).data, "message 0")
+		serverClosesDuringTraffic(t, ck, c, sc)
+	})
+}
 
-		start := time.Now()
-		err := sc.Close(4001, "bye")
-		took := time.Since(start)
-		t.Logf("%s: Close returned %v after %v", ck.name, err, took)
-		require.NoError(t, err)
-		assert.Less(t, took, promptly)
+// serverClosesDuringTraffic is scenario 3b on an open connection.
+func serverClosesDuringTraffic(t *testing.T, ck clientKind, c *client, sc *serverConn) {
+	t.Helper()
+	const count, size = 5, 200 << 10
+	payload := func(i int) []byte { return bytes.Repeat([]byte{byte('a' + i)}, size) }
+	for i := range count {
+		typ, data := wireData(websocket.BinaryMessage, payload(i))
+		c.send(t, command{Op: "send", Type: typ, Data: data})
+	}
+	requireSameBytes(t, payload(0), sc.nextMessage(t).data, "message 0")
 
-		readErr := sc.waitReadErr(t, promptly)
-		assert.Equal(t, websocket.StatusCode(4001), websocket.CloseStatus(readErr), "the reader's error: %v", readErr)
-		got := 1
-		for {
-			m, ok := sc.msgs.pop(0)
-			if !ok {
-				break
-			}
-			requireSameBytes(t, payload(got), m.data, fmt.Sprintf("message %d", got))
-			got++
-		}
-		t.Logf("%s: the server read %d of %d messages before the close", ck.name, got, count)
-		cev := sc.CloseEvent()
-		assert.True(t, cev.WasClean, "%+v", cev)
+	start := time.Now()
+	err := sc.Close(4001, "bye")
+	took := time.Since(start)
+	t.Logf("%s: Close returned %v after %v", ck.name, err, took)
+	require.NoError(t, err)
+	assert.Less(t, took, promptly)
 
-		// The client saw whole echoes only, then the close.
-		for {
-			ev := c.next(t)
-			if ev.Event == "message" {
-				assert.Len(t, ev.Data, base64.StdEncoding.EncodedLen(size))
-				continue
-			}
-			require.Equal(t, "close", ev.Event, "%v", ev)
-			assert.Equal(t, 4001, ev.Code)
-			assert.Equal(t, "bye", ev.Reason)
-			if ev.WasClean != nil {
-				assert.True(t, *ev.WasClean)
-			}
+	readErr := sc.waitReadErr(t, promptly)
+	assert.Equal(t, websocket.StatusCode(4001), websocket.CloseStatus(readErr), "the reader's error: %v", readErr)
+	got := 1
+	for {
+		m, ok := sc.msgs.pop(0)
+		if !ok {
 			break
 		}
-	})
+		requireSameBytes(t, payload(got), m.data, fmt.Sprintf("message %d", got))
+		got++
+	}
+	t.Logf("%s: the server read %d of %d messages before the close", ck.name, got, count)
+	cev := sc.CloseEvent()
+	assert.True(t, cev.WasClean, "%+v", cev)
+
+	// The client saw whole echoes only, in order, then the close.
+	echoes := 0
+	for {
+		ev := c.next(t)
+		if ev.Event == "message" {
+			echo, err := base64.StdEncoding.DecodeString(ev.Data)
+			require.NoError(t, err)
+			requireSameBytes(t, payload(echoes), echo, fmt.Sprintf("echo %d", echoes))
+			echoes++
+			continue
+		}
+		require.Equal(t, "close", ev.Event, "%v", ev)
+		assert.Equal(t, 4001, ev.Code)
+		assert.Equal(t, "bye", ev.Reason)
+		if ev.WasClean != nil {
+			assert.True(t, *ev.WasClean)
+		}
+		break
+	}
 }

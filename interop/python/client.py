@@ -99,7 +99,14 @@ async def main():
             if op == "open":
                 try:
                     ws = await websockets.connect(
-                        c["url"], subprotocols=c.get("protocols") or None, origin=c.get("origin")
+                        c["url"],
+                        subprotocols=c.get("protocols") or None,
+                        origin=c.get("origin"),
+                        # Twice the default of 1 MiB: websockets checks each
+                        # frame's compressed length against what is left of
+                        # max_size, and deflate makes 1 MiB of random bytes
+                        # a little longer.
+                        max_size=2 << 20,
                     )
                 except websockets.InvalidStatusCode as e:
                     emit({"event": "rejected", "status": e.status_code})
