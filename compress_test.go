@@ -5,6 +5,7 @@ import (
 	"compress/flate"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"runtime"
 	"strings"
@@ -318,4 +319,17 @@ func TestCompressionNotNegotiated(t *testing.T) {
 	p.wantEOF()
 	p.conn.Close()
 	assert.ErrorIs(t, (<-msgs).err, ErrProtocol)
+}
+
+// TestCompressedNearLimit: a message just under the read limit passes even
+// when deflate makes it longer on the wire (random bytes do not shrink).
+func TestCompressedNearLimit(t *testing.T) {
+	const limit = 64 << 10
+	p, c, _ := connectDeflate(t, &Upgrader{Compression: CompressionNoContextTakeover, ReadLimit: limit}, "permessage-deflate")
+	data := make([]byte, limit-4)
+	_, _ = rand.NewChaCha8([32]byte{1}).Read(data)
+	go p.sendCompressed(wBinary, data, 1<<30)
+	_, got, err := c.ReadMessage()
+	require.NoError(t, err)
+	assert.Equal(t, data, got)
 }

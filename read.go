@@ -70,9 +70,18 @@ func (c *Conn) nextFrame() (data bool, err error) {
 		rd.compressed = h.rsv&rsv1 != 0
 	}
 	// The limit is checked on the announced length, before any of the
-	// payload is read: a header claiming 2^62 bytes allocates nothing.
-	if limit := c.readLimit.Load(); limit > 0 && h.length > limit-rd.msgSize {
-		return false, protocolErrorf(StatusMessageTooBig, "message of over %d bytes exceeds the read limit", limit)
+	// payload is read: a header claiming 2^62 bytes allocates nothing. A
+	// compressed message is held to its inflated size by inflate; on the
+	// wire it may exceed that by deflate's overhead on data that does
+	// not shrink (5 bytes per 64 KiB stored), and no more.
+	if limit := c.readLimit.Load(); limit > 0 {
+		wireLimit := limit
+		if rd.compressed {
+			wireLimit += limit>>10 + 64
+		}
+		if h.length > wireLimit-rd.msgSize {
+			return false, protocolErrorf(StatusMessageTooBig, "message of over %d bytes exceeds the read limit", limit)
+		}
 	}
 	rd.msgSize += h.length
 	rd.remaining = h.length
