@@ -72,12 +72,14 @@ func (c *Conn) nextFrame() (data bool, err error) {
 	// The limit is checked on the announced length, before any of the
 	// payload is read: a header claiming 2^62 bytes allocates nothing. A
 	// compressed message is held to its inflated size by inflate; on the
-	// wire it may exceed that by deflate's overhead on data that does
-	// not shrink (5 bytes per 64 KiB stored), and no more.
+	// wire it may be longer, by deflate's overhead on data that does not
+	// shrink (zlib's Huffman blocks on random bytes: a fraction of a
+	// percent), so it gets an eighth more, which still bounds what a peer
+	// can send for nothing.
 	if limit := c.readLimit.Load(); limit > 0 {
 		wireLimit := limit
 		if rd.compressed {
-			wireLimit += limit>>10 + 64
+			wireLimit += limit>>3 + 1024
 		}
 		if h.length > wireLimit-rd.msgSize {
 			return false, protocolErrorf(StatusMessageTooBig, "message of over %d bytes exceeds the read limit", limit)
