@@ -502,6 +502,7 @@ type results struct {
 	idleZ    map[string][]manySample // idle memory after a compressed echo
 	idleZCon map[string]int          // connections of those
 	errs     map[string][]string     // failures, by library
+	source   string                  // what ours was built from (oursSource)
 }
 
 // cellKey names a throughput cell: random binary messages, or JSON text
@@ -572,6 +573,9 @@ func runDriver(cfg config) error {
 		idleZ:    map[string][]manySample{},
 		idleZCon: map[string]int{},
 		errs:     map[string][]string{},
+		// Read when the run starts, just after go run built it: the work
+		// tree may change while the run goes on.
+		source: oursSource(),
 	}
 	for _, l := range append(slices.Clone(cfg.libs), deflateCellLibs(cfg)...) {
 		r.cells[l] = map[cellKey][]cellSample{}
@@ -650,6 +654,9 @@ func runDriver(cfg config) error {
 			r.idleZCon[lib] = n
 			fmt.Fprintf(os.Stderr, "  %-17s %5d conns  rss %6.0f B/conn  heap+stack %6.0f B/conn\n", lib, n, s.rssPerConn, s.heapPerConn)
 		}
+	}
+	if end := oursSource(); end != r.source {
+		r.source += "; the library changed during the run, to " + end
 	}
 	report := formatReport(cfg, r, time.Since(began))
 	fmt.Println(report)

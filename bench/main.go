@@ -3,7 +3,7 @@
 // gorilla/websocket, coder/websocket, lxzan/gws and gobwas/ws. See
 // README.md. Run it from this folder with
 //
-//	go run .          # the full run, about 15 minutes; rewrites README.md
+//	go run .          # the full run, about 11 minutes; rewrites README.md
 //	go run . -quick   # about 3 minutes; prints only
 //
 // The same binary is the echo server: the driver starts it again with

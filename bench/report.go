@@ -98,7 +98,7 @@ func formatReport(cfg config, r results, took time.Duration) string {
 	fmt.Fprintf(&b, "Run of %s (%s, took %s): %s, Linux %s, %d CPUs (%s).\n\n",
 		time.Now().UTC().Format("2006-01-02 15:04 MST"), modeName(cfg), took.Round(time.Second),
 		runtime.Version(), strings.TrimSpace(string(kernel)), runtime.NumCPU(), cpuModel())
-	fmt.Fprintf(&b, "Ours: %s.\n\n", oursSource())
+	fmt.Fprintf(&b, "Ours: %s.\n\n", r.source)
 	fmt.Fprintf(&b, "Medians of %d repetitions, libraries interleaved round robin; %s measured per throughput cell after %s of warm-up; %d connections for idle memory and the close storm. Server on CPU %d with GOMAXPROCS=1, load generator on CPU %d. %s\n\n",
 		cfg.reps, cfg.dur, cfg.warm, cfg.manyConns, serverCPU, clientCPU, versions(cfg.libs))
 	var keys []cellKey
