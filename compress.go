@@ -1,6 +1,7 @@
 package websocket
 
 import (
+	"bufio"
 	"errors"
 	"io"
 	"strconv"
@@ -142,7 +143,8 @@ type deflateState struct {
 	fr     io.ReadCloser // the current message's decompressor; nil between messages
 	window []byte        // the last output, the dictionary of the next message (context takeover)
 	src    inflateSource
-	out    int64 // decompressed bytes of the current message, for the read limit
+	srcBuf *bufio.Reader // src, buffered: the decompressor's fast path
+	out    int64         // decompressed bytes of the current message, for the read limit
 
 	// Write side, guarded by msgLock.
 	fw *flate.Writer  // kept between messages under context takeover
@@ -198,6 +200,18 @@ func getFlateWriter(w io.Writer) *flate.Writer {
 	return fw
 }
 
+// bufioReaders buffer the compressed payload for a decompressor, which
+// reads a *bufio.Reader much faster than any other io.ByteReader.
+var bufioReaders sync.Pool
+
+func getBufioReader(r io.Reader) *bufio.Reader {
+	if br, ok := bufioReaders.Get().(*bufio.Reader); ok {
+		br.Reset(r)
+		return br
+	}
+	return bufio.NewReaderSize(r, 4096)
+}
+
 func getFlateReader(r io.Reader, dict []byte) io.ReadCloser {
 	if fr, ok := flateReaders.Get().(io.ReadCloser); ok {
 		_ = fr.(flate.Resetter).Reset(r, dict)
@@ -207,38 +221,12 @@ func getFlateReader(r io.Reader, dict []byte) io.ReadCloser {
 }
 
 // inflateSource feeds a decompressor the payload of a compressed message,
-// across its frames, then the tail that the sender stripped. It is an
-// io.ByteReader, so that the decompressor reads no further than the
-// message. The caller holds readLock.
+// across its frames, then the tail that the sender stripped, then io.EOF:
+// so that a buffer in front of it reads no further than the message. The
+// caller holds readLock.
 type inflateSource struct {
 	c    *Conn
 	tail int // bytes of deflateTail served
-}
-
-func (s *inflateSource) ReadByte() (byte, error) {
-	c := s.c
-	for c.rd.remaining == 0 {
-		if !c.rd.fragmented {
-			if s.tail < len(deflateTail) {
-				s.tail++
-				return deflateTail[s.tail-1], nil
-			}
-			return 0, io.EOF
-		}
-		if _, err := c.nextFrame(); err != nil {
-			return 0, err
-		}
-	}
-	b, err := c.br.ReadByte()
-	if err != nil {
-		return 0, unexpectedEOF(err, 1)
-	}
-	if c.rd.masked {
-		b ^= c.rd.maskKey[c.rd.maskPos&3]
-		c.rd.maskPos++
-	}
-	c.rd.remaining--
-	return b, nil
 }
 
 func (s *inflateSource) Read(p []byte) (int, error) {
@@ -278,7 +266,9 @@ func (c *Conn) inflate(p []byte) (int, error) {
 	if d.fr == nil {
 		d.src = inflateSource{c: c}
 		d.out = 0
-		d.fr = getFlateReader(&d.src, d.window)
+		// The buffer reads no further than the message: src ends there.
+		d.srcBuf = getBufioReader(&d.src)
+		d.fr = getFlateReader(d.srcBuf, d.window)
 	}
 	n, err := d.fr.Read(p)
 	if err == io.ErrUnexpectedEOF && d.src.tail == len(deflateTail) {
@@ -351,6 +341,9 @@ func (d *deflateState) endMessage() {
 	if d.fr != nil {
 		flateReaders.Put(d.fr)
 		d.fr = nil
+		d.srcBuf.Reset(nil)
+		bufioReaders.Put(d.srcBuf)
+		d.srcBuf = nil
 	}
 }
 

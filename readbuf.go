@@ -79,20 +79,6 @@ func (b *readBuf) Discard(n int) (int, error) {
 	return done, nil
 }
 
-// ReadByte reads one byte, for a decompressor.
-func (b *readBuf) ReadByte() (byte, error) {
-	for b.r == b.w {
-		if b.err != nil {
-			return 0, b.takeErr()
-		}
-		b.fill()
-	}
-	c := (*b.big)[b.r]
-	b.r++
-	b.release()
-	return c, nil
-}
-
 // Read reads up to len(p) bytes. A read at least as large as the pooled
 // buffer goes straight to src when nothing is buffered.
 func (b *readBuf) Read(p []byte) (int, error) {

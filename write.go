@@ -94,10 +94,15 @@ func (c *Conn) startMessage(op opcode, typ MessageType) *messageWriter {
 	// without an allocation per message.
 	w := &c.msgWriters[c.writers&1]
 	c.writers++
-	*w = messageWriter{c: c, op: op, text: typ == TextMessage, buf: c.wpool.get()}
+	*w = messageWriter{c: c, op: op, text: typ == TextMessage}
 	if d := c.deflate; d != nil && d.enabled.Load() {
+		// A compressed message gathers its output in the stream buffer,
+		// so that up to 64 KiB of it leaves as one frame.
+		w.buf, w.pool = streamPool.get(), streamPool
 		w.rsv = rsv1
 		w.fw = c.compressor(w)
+	} else {
+		w.buf = c.wpool.get()
 	}
 	return w
 }
