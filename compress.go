@@ -133,28 +133,37 @@ func parseDeflateOffer(offer string) (p deflateParams, ok bool) {
 	return p, true
 }
 
-// deflateState is a Conn's permessage-deflate, once negotiated.
+// deflateState is a Conn's permessage-deflate. It lives in the Conn, so
+// that negotiating costs no allocation; what a message needs comes from
+// pools, and only context takeover keeps it between messages.
 type deflateState struct {
+	on        bool // negotiated
 	params    deflateParams
 	threshold int
 	enabled   atomic.Bool // SetWriteCompression
 
-	// Read side, guarded by readLock.
+	inf *inflateState // guarded by readLock; nil between messages without context takeover
+
+	fw *flate.Writer  // guarded by msgLock; kept between messages under context takeover
+	cw *messageWriter // guarded by msgLock; the message the compressor's output goes to
+}
+
+// inflateState is what reading a compressed message takes.
+type inflateState struct {
 	fr     io.ReadCloser // the current message's decompressor; nil between messages
 	window []byte        // the last output, the dictionary of the next message (context takeover)
 	src    inflateSource
 	srcBuf *bufio.Reader // src, buffered: the decompressor's fast path
 	out    int64         // decompressed bytes of the current message, for the read limit
-
-	// Write side, guarded by msgLock.
-	fw *flate.Writer  // kept between messages under context takeover
-	cw *messageWriter // the message its output goes to
 }
+
+// inflateStates pools the read side of messages without context takeover.
+var inflateStates = sync.Pool{New: func() any { return new(inflateState) }}
 
 // compressor returns the compressor of a message about to be written, its
 // output going to w. The caller holds msgLock.
 func (c *Conn) compressor(w *messageWriter) *flate.Writer {
-	d := c.deflate
+	d := &c.deflate
 	d.cw = w
 	if !d.params.serverNoContext {
 		if d.fw == nil {
@@ -168,7 +177,7 @@ func (c *Conn) compressor(w *messageWriter) *flate.Writer {
 // releaseCompressor takes a message's compressor back. The caller holds
 // msgLock.
 func (c *Conn) releaseCompressor(fw *flate.Writer) {
-	d := c.deflate
+	d := &c.deflate
 	d.cw = nil
 	if fw != d.fw {
 		flateWriters.Put(fw)
@@ -179,7 +188,7 @@ func (c *Conn) releaseCompressor(fw *flate.Writer) {
 // written from then on, when permessage-deflate was negotiated; a message
 // that would not shrink can go out as it is. Safe from any goroutine.
 func (c *Conn) SetWriteCompression(enabled bool) {
-	if c.deflate != nil {
+	if c.deflate.on {
 		c.deflate.enabled.Store(enabled)
 	}
 }
@@ -262,7 +271,11 @@ func (s *inflateSource) Read(p []byte) (int, error) {
 // counts what it produces against the read limit and checks text as it
 // comes. The caller holds readLock.
 func (c *Conn) inflate(p []byte) (int, error) {
-	d := c.deflate
+	d := c.deflate.inf
+	if d == nil {
+		d = inflateStates.Get().(*inflateState)
+		c.deflate.inf = d
+	}
 	if d.fr == nil {
 		d.src = inflateSource{c: c}
 		d.out = 0
@@ -288,7 +301,7 @@ func (c *Conn) inflate(p []byte) (int, error) {
 		if c.rd.msgType == TextMessage && !c.rd.utf8.feed(p[:n]) {
 			return 0, protocolErrorf(StatusInvalidFramePayloadData, "text message is not UTF-8")
 		}
-		if !d.params.clientNoContext {
+		if !c.deflate.params.clientNoContext {
 			d.keepWindow(p[:n])
 		}
 	}
@@ -300,10 +313,26 @@ func (c *Conn) inflate(p []byte) (int, error) {
 		if c.rd.msgType == TextMessage && !c.rd.utf8.complete() {
 			return 0, protocolErrorf(StatusInvalidFramePayloadData, "text message ends inside a character")
 		}
-		d.endMessage()
+		c.endInflate()
 		c.rd.compressed = false
 	}
 	return n, err
+}
+
+// endInflate gives the decompressor back once a message is read, and
+// without context takeover the rest of the read side too. The caller
+// holds readLock.
+func (c *Conn) endInflate() {
+	d := c.deflate.inf
+	if d == nil {
+		return
+	}
+	d.endMessage()
+	if c.deflate.params.clientNoContext {
+		*d = inflateState{}
+		inflateStates.Put(d)
+		c.deflate.inf = nil
+	}
 }
 
 // skipCompressedLocked drops the rest of a compressed message. Under
@@ -311,7 +340,7 @@ func (c *Conn) inflate(p []byte) (int, error) {
 // may refer to it. The caller holds readLock.
 func (c *Conn) skipCompressedLocked() error {
 	if c.deflate.params.clientNoContext {
-		c.deflate.endMessage()
+		c.endInflate()
 		c.rd.compressed = false
 		return nil
 	}
@@ -325,7 +354,7 @@ func (c *Conn) skipCompressedLocked() error {
 }
 
 // keepWindow appends output to the window of the next message.
-func (d *deflateState) keepWindow(out []byte) {
+func (d *inflateState) keepWindow(out []byte) {
 	if len(out) >= windowSize {
 		d.window = append(d.window[:0], out[len(out)-windowSize:]...)
 		return
@@ -337,7 +366,7 @@ func (d *deflateState) keepWindow(out []byte) {
 }
 
 // endMessage gives the decompressor back once a message is read.
-func (d *deflateState) endMessage() {
+func (d *inflateState) endMessage() {
 	if d.fr != nil {
 		flateReaders.Put(d.fr)
 		d.fr = nil

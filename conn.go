@@ -67,8 +67,8 @@ type Conn struct {
 	writeTimeout time.Duration
 	readLimit    atomic.Int64
 	hb           heartbeat
-	deflate      *deflateState // nil unless permessage-deflate was negotiated
-	onEnd        func()        // run once the connection has ended: leaves its Group
+	deflate      deflateState // permessage-deflate, when deflate.on
+	onEnd        func()       // run once the connection has ended: leaves its Group
 
 	// Read state. readLock is held by the goroutine reading frames: an
 	// application reader, or Close draining; readers counts the
@@ -76,9 +76,8 @@ type Conn struct {
 	// waiting for it.
 	readLock chanLock
 	readers  atomic.Int32
-	br       *readBuf                // guarded by readLock
-	rd       readState               // guarded by readLock
-	ctrl     [maxControlPayload]byte // guarded by readLock
+	br       *readBuf  // guarded by readLock
+	rd       readState // guarded by readLock
 	// msgReaders are the readers NextReader returns, by message parity.
 	msgReaders [2]messageReader // guarded by readLock
 
@@ -139,7 +138,8 @@ func newConn(s stream, cfg connConfig) *Conn {
 	c.done = make(chan struct{})
 	c.readLimit.Store(cfg.readLimit)
 	if cfg.deflate != nil {
-		c.deflate = &deflateState{params: *cfg.deflate, threshold: cfg.deflateMin}
+		c.deflate.on = true
+		c.deflate.params, c.deflate.threshold = *cfg.deflate, cfg.deflateMin
 		c.deflate.enabled.Store(true)
 	}
 	if g := cfg.group; g != nil {

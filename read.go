@@ -40,7 +40,7 @@ func (c *Conn) nextFrame() (data bool, err error) {
 		return false, err
 	}
 	var allowedRSV byte
-	if c.deflate != nil {
+	if c.deflate.on {
 		allowedRSV = rsv1
 	}
 	if err := checkHeader(h, c.role, allowedRSV); err != nil {
@@ -97,10 +97,13 @@ func (c *Conn) nextFrame() (data bool, err error) {
 
 // handleControl reads a control frame's payload and acts on it.
 func (c *Conn) handleControl(h header) error {
-	p := c.ctrl[:h.length]
-	if _, err := io.ReadFull(c.br, p); err != nil {
+	// The payload is used where it lies in the read buffer (at most 125
+	// bytes, which the buffer always holds), and skipped once acted on.
+	p, err := c.br.Peek(int(h.length))
+	if err != nil {
 		return unexpectedEOF(err, 1)
 	}
+	defer func() { _, _ = c.br.Discard(len(p)) }()
 	if h.masked {
 		mask(h.maskKey, 0, p)
 	}

@@ -48,6 +48,9 @@ func (b *readBuf) Buffered() int { return b.w - b.r }
 // Peek returns the next n bytes (n at most the pool's size) without
 // consuming them, reading src as needed.
 func (b *readBuf) Peek(n int) ([]byte, error) {
+	if n == 0 {
+		return nil, nil
+	}
 	for b.w-b.r < n {
 		if b.err != nil {
 			return b.bytes(), b.takeErr()

@@ -83,3 +83,12 @@ func TestReadBufWriteTo(t *testing.T) {
 	assert.Equal(t, int64(53), n)
 	assert.Equal(t, "pre"+strings.Repeat("z", 50), w.String())
 }
+
+// TestReadBufPeekNothing: an empty control frame peeks zero bytes of an
+// empty buffer without reading.
+func TestReadBufPeekNothing(t *testing.T) {
+	b := newReadBuf(iotest.ErrReader(errors.New("must not read")), nil, &bufferPool{size: 16}, nil)
+	p, err := b.Peek(0)
+	assert.NoError(t, err)
+	assert.Empty(t, p)
+}

@@ -40,7 +40,7 @@ func (c *Conn) WriteMessage(typ MessageType, data []byte) error {
 	if !c.msgLock.lock(c.done) {
 		return c.writeClosedErr()
 	}
-	if d := c.deflate; d != nil && d.enabled.Load() && len(data) >= d.threshold {
+	if d := &c.deflate; d.on && d.enabled.Load() && len(data) >= d.threshold {
 		// Compressed through a message writer, whose Close releases
 		// msgLock.
 		w := c.startMessage(op, typ)
@@ -95,7 +95,7 @@ func (c *Conn) startMessage(op opcode, typ MessageType) *messageWriter {
 	w := &c.msgWriters[c.writers&1]
 	c.writers++
 	*w = messageWriter{c: c, op: op, text: typ == TextMessage}
-	if d := c.deflate; d != nil && d.enabled.Load() {
+	if d := &c.deflate; d.on && d.enabled.Load() {
 		// A compressed message gathers its output in the stream buffer,
 		// so that up to 64 KiB of it leaves as one frame.
 		w.buf, w.pool = streamPool.get(), streamPool
