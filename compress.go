@@ -57,7 +57,7 @@ type deflateParams struct {
 // client's Sec-WebSocket-Extensions headers that mode can accept, and
 // returns its parameters and the response header's value. An offer with a
 // malformed, duplicated or unknown parameter is declined, as is one that
-// limits our window below 32 KiB (compress/flate cannot).
+// limits our window below 32 KiB (our compressor always uses all of it).
 func negotiateDeflate(headers []string, mode CompressionMode) (deflateParams, string, bool) {
 	if mode == CompressionDisabled {
 		return deflateParams{}, "", false
