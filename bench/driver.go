@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"regexp"
 	"runtime"
 	"slices"
 	"strings"
@@ -31,6 +32,10 @@ type config struct {
 	maxRTs     int           // cap on the measured round trips of a cell
 	manyConns  int           // connections for idle memory and the close storm
 	readme     string
+	// only, when set, keeps the measurements whose names it matches:
+	// cells such as "1 KiB × 100" or "64 KiB JSON × 100", "idle/close
+	// storm" and "idle with compression".
+	only *regexp.Regexp
 
 	// The compression cells: JSON text messages of deflateSizes over
 	// deflateConnCounts connections, to deflateLibs and, as the reference
@@ -93,13 +98,15 @@ type serverProc struct {
 
 // startServer starts this binary as lib's echo server, on serverCPU with
 // GOMAXPROCS=1.
-func startServer(lib string) (*serverProc, error) {
+// what names the measurement in the server's CPU profile file, when
+// BENCH_CPUPROFILE asks for one.
+func startServer(lib, what string) (*serverProc, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, err
 	}
 	cmd := exec.Command(exe, "-serve", "-lib", lib, "-cpu", fmt.Sprint(serverCPU))
-	cmd.Env = append(os.Environ(), "GOMAXPROCS=1")
+	cmd.Env = append(os.Environ(), "GOMAXPROCS=1", "BENCH_WHAT="+strings.NewReplacer(" ", "", "×", "x", "/", "-").Replace(what))
 	cmd.Stderr = os.Stderr
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
@@ -199,12 +206,13 @@ type cellSample struct {
 
 // manySample is one measurement of idle memory and the close storm.
 type manySample struct {
-	rssPerConn  float64 // bytes of RSS per idle connection
-	heapPerConn float64 // bytes of heap in use plus stacks per idle connection
-	stormSec    float64 // seconds until every connection ended
-	outcomes    [numOutcomes]int
-	closeErrs   int64 // close calls that returned an error in the server
-	closeErrEx  string
+	rssPerConn   float64 // bytes of RSS per idle connection
+	heapPerConn  float64 // bytes of heap in use plus stacks per idle connection
+	stackPerConn float64 // of which stacks
+	stormSec     float64 // seconds until every connection ended
+	outcomes     [numOutcomes]int
+	closeErrs    int64 // close calls that returned an error in the server
+	closeErrEx   string
 }
 
 // jsonSet holds the JSON documents of one size that connections cycle
@@ -450,6 +458,7 @@ func runMany(p *serverProc, n int, key cellKey, mode compression, storm bool) (m
 	}
 	s.rssPerConn = float64(idle.RSS-base.RSS) / float64(n)
 	s.heapPerConn = float64(int64(idle.HeapInuse+idle.StackInuse)-int64(base.HeapInuse+base.StackInuse)) / float64(n)
+	s.stackPerConn = float64(int64(idle.StackInuse)-int64(base.StackInuse)) / float64(n)
 	if !storm {
 		for _, c := range clients {
 			c.nc.Close()
@@ -557,6 +566,9 @@ func sizeName(n int) string {
 // rotate returns libs starting at offset i, so that no library always
 // runs first or right after the same one.
 func rotate(libs []string, i int) []string {
+	if len(libs) == 0 {
+		return nil
+	}
 	i %= len(libs)
 	return append(slices.Clone(libs[i:]), libs[:i]...)
 }
@@ -587,6 +599,12 @@ func runDriver(cfg config) error {
 		}
 	}
 	zkeys := deflateKeys(cfg)
+	if cfg.only != nil {
+		match := func(k cellKey) bool { return !cfg.only.MatchString(k.String()) }
+		keys = slices.DeleteFunc(keys, match)
+		zkeys = slices.DeleteFunc(zkeys, match)
+	}
+	wanted := func(what string) bool { return cfg.only == nil || cfg.only.MatchString(what) }
 	zlibs := deflateCellLibs(cfg)
 	fail := func(lib, what string, err error) {
 		msg := fmt.Sprintf("%s: %v", what, err)
@@ -601,7 +619,7 @@ func runDriver(cfg config) error {
 				libs = zlibs
 			}
 			for _, lib := range rotate(libs, rep+ki) {
-				p, err := startServer(lib)
+				p, err := startServer(lib, k.String())
 				if err != nil {
 					return err
 				}
@@ -616,9 +634,18 @@ func runDriver(cfg config) error {
 					lib, s.rtps, s.cpuPer100k, s.serverBusy*100, s.clientPer100, s.allocsPerMsg, s.bytesPerMsg, s.p50, s.p99, s.wireIn, s.wireOut)
 			}
 		}
-		fmt.Fprintf(os.Stderr, "rep %d/%d  %d idle connections, then the close storm\n", rep+1, cfg.reps, cfg.manyConns)
-		for _, lib := range rotate(cfg.libs, rep) {
-			p, err := startServer(lib)
+		manyLibs, zManyLibs := cfg.libs, zlibs
+		if !wanted("idle/close storm") {
+			manyLibs = nil
+		}
+		if !wanted("idle with compression") {
+			zManyLibs = nil
+		}
+		if len(manyLibs) > 0 {
+			fmt.Fprintf(os.Stderr, "rep %d/%d  %d idle connections, then the close storm\n", rep+1, cfg.reps, cfg.manyConns)
+		}
+		for _, lib := range rotate(manyLibs, rep) {
+			p, err := startServer(lib, "storm")
 			if err != nil {
 				return err
 			}
@@ -629,18 +656,18 @@ func runDriver(cfg config) error {
 				continue
 			}
 			r.many[lib] = append(r.many[lib], s)
-			fmt.Fprintf(os.Stderr, "  %-8s rss %6.0f B/conn  heap+stack %6.0f B/conn  storm %.3f s  %v  close errors %d %s\n",
-				lib, s.rssPerConn, s.heapPerConn, s.stormSec, s.outcomes, s.closeErrs, s.closeErrEx)
+			fmt.Fprintf(os.Stderr, "  %-8s rss %6.0f B/conn  heap+stack %6.0f B/conn (stack %4.0f)  storm %.3f s  %v  close errors %d %s\n",
+				lib, s.rssPerConn, s.heapPerConn, s.stackPerConn, s.stormSec, s.outcomes, s.closeErrs, s.closeErrEx)
 		}
-		if len(zlibs) > 0 {
+		if len(zManyLibs) > 0 {
 			fmt.Fprintf(os.Stderr, "rep %d/%d  idle connections after one 1 KiB JSON echo, compression on\n", rep+1, cfg.reps)
 		}
-		for _, lib := range rotate(zlibs, rep) {
+		for _, lib := range rotate(zManyLibs, rep) {
 			n := cfg.manyConns
 			if deflateMode(lib) == compressContext {
 				n = min(n, cfg.ctxIdleConns)
 			}
-			p, err := startServer(lib)
+			p, err := startServer(lib, "idlez")
 			if err != nil {
 				return err
 			}
@@ -652,7 +679,7 @@ func runDriver(cfg config) error {
 			}
 			r.idleZ[lib] = append(r.idleZ[lib], s)
 			r.idleZCon[lib] = n
-			fmt.Fprintf(os.Stderr, "  %-17s %5d conns  rss %6.0f B/conn  heap+stack %6.0f B/conn\n", lib, n, s.rssPerConn, s.heapPerConn)
+			fmt.Fprintf(os.Stderr, "  %-17s %5d conns  rss %6.0f B/conn  heap+stack %6.0f B/conn (stack %4.0f)\n", lib, n, s.rssPerConn, s.heapPerConn, s.stackPerConn)
 		}
 	}
 	if end := oursSource(); end != r.source {

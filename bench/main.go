@@ -19,7 +19,9 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"regexp"
 	"runtime"
+	"runtime/pprof"
 	"strings"
 )
 
@@ -36,6 +38,7 @@ func main() {
 		readme = flag.String("readme", "", "file whose results section is rewritten (default README.md, none with -quick; - for none)")
 		zlibs  = flag.String("deflate", strings.Join(deflateLibs, ","), "servers with compression on for the compression cells, ours first in each mode; - for none")
 	)
+	only := flag.String("only", "", "keep only the measurements whose names match this regular expression, such as \"KiB × 100\", \"storm\" or \"compression\"")
 	flag.Parse()
 	if _, err := raiseFileLimit(); err != nil {
 		fmt.Fprintln(os.Stderr, "bench: raising RLIMIT_NOFILE:", err)
@@ -58,6 +61,14 @@ func main() {
 		cfg.dur = *dur
 	}
 	cfg.libs = strings.Split(*libs, ",")
+	if *only != "" {
+		re, err := regexp.Compile(*only)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench: -only:", err)
+			os.Exit(2)
+		}
+		cfg.only = re
+	}
 	cfg.deflateLibs = nil
 	if *zlibs != "-" && *zlibs != "" {
 		cfg.deflateLibs = strings.Split(*zlibs, ",")
@@ -112,6 +123,26 @@ func runServer(lib string, cpu int) error {
 	if err := w.Flush(); err != nil {
 		return err
 	}
+	if dir := os.Getenv("BENCH_CPUPROFILE"); dir != "" {
+		// A development aid: one CPU profile per server process, named
+		// after its library, for `go tool pprof`.
+		f, err := os.CreateTemp(dir, lib+"-"+os.Getenv("BENCH_WHAT")+"-*.pprof")
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	_, _ = io.Copy(io.Discard, os.Stdin)
+	if dir := os.Getenv("BENCH_HEAPPROFILE"); dir != "" {
+		// What the process allocated over its life, for -sample_index=alloc_objects.
+		if f, err := os.CreateTemp(dir, lib+"-"+os.Getenv("BENCH_WHAT")+"-allocs-*.pprof"); err == nil {
+			_ = pprof.Lookup("allocs").WriteTo(f, 0)
+			f.Close()
+		}
+	}
 	return nil
 }

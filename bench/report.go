@@ -135,7 +135,7 @@ func formatReport(cfg config, r results, took time.Duration) string {
 				}
 				vals[l] = v
 				if math.IsNaN(v) {
-					b.WriteString(" failed |")
+					b.WriteString(" – |") // failed (listed below) or left out by -only
 				} else {
 					b.WriteString(" " + m.format(v) + " |")
 				}
@@ -174,7 +174,7 @@ func formatReport(cfg config, r results, took time.Duration) string {
 				peers[l] = v
 			}
 			if math.IsNaN(v) {
-				b.WriteString(" failed |")
+				b.WriteString(" – |") // failed (listed below) or left out by -only
 			} else {
 				fmt.Fprintf(&b, " %.1f KiB |", v/1024)
 			}
@@ -206,7 +206,7 @@ func formatReport(cfg config, r results, took time.Duration) string {
 			}
 		}
 		if len(ts) == 0 {
-			fmt.Fprintf(&b, "| %s | %s | failed | | | |\n", l, waitsName(l))
+			fmt.Fprintf(&b, "| %s | %s | – | | | |\n", l, waitsName(l))
 			continue
 		}
 		t := median(ts)
@@ -404,7 +404,7 @@ func formatDeflate(b *strings.Builder, cfg config, r results) {
 			v := get(l)
 			vals[l] = v
 			if math.IsNaN(v) {
-				b.WriteString(" failed |")
+				b.WriteString(" – |") // failed (listed below) or left out by -only
 			} else {
 				b.WriteString(" " + format(v) + " |")
 			}

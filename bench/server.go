@@ -11,8 +11,10 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"sync"
@@ -611,6 +613,13 @@ func (s *echoServer) snapshot(gc bool) serverStats {
 	if gc {
 		runtime.GC()
 		debug.FreeOSMemory()
+		if dir := os.Getenv("BENCH_HEAPPROFILE"); dir != "" {
+			// A development aid: the live heap at each collected snapshot.
+			if f, err := os.CreateTemp(dir, s.lib+"-heap-*.pprof"); err == nil {
+				_ = pprof.WriteHeapProfile(f)
+				f.Close()
+			}
+		}
 	}
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
