@@ -52,3 +52,20 @@ func TestStreamingDoesNotAllocate(t *testing.T) {
 		t.Errorf("allocations per message: NextReader %v, NextWriter %v, ReadMessage %v, io.Copy echo %v; want 0, 0, 1, 0", reads, writes, one, echo)
 	}
 }
+
+// TestCompressedEchoDoesNotAllocate: without context takeover the
+// compressor, the decompressor and their buffers come from pools for each
+// message, so an echo of compressed messages allocates nothing either.
+func TestCompressedEchoDoesNotAllocate(t *testing.T) {
+	for _, n := range []int{1 << 10, 64 << 10} {
+		c := benchDeflateConn(n)
+		allocs := testing.AllocsPerRun(50, func() {
+			if err := deflateEcho(c); err != nil {
+				t.Fatal(err)
+			}
+		})
+		if allocs != 0 {
+			t.Errorf("%d B compressed echo: %v allocations per message, want 0", n, allocs)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package websocket
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"io"
 	"strconv"
@@ -153,9 +154,22 @@ type inflateState struct {
 	fr     io.ReadCloser // the current message's decompressor; nil between messages
 	window []byte        // the last output, the dictionary of the next message (context takeover)
 	src    inflateSource
-	srcBuf *bufio.Reader // src, buffered: the decompressor's fast path
+	srcBuf *bufio.Reader // src, buffered, for a message too large to hold at once
 	out    int64         // decompressed bytes of the current message, for the read limit
+	// whole holds a message that came as one frame of at most
+	// wholeFrameMax bytes, unmasked and with its tail; wholeR reads it.
+	whole  *[]byte
+	wholeR bytes.Reader
 }
+
+// wholeFrameMax is the largest compressed frame read whole before it is
+// inflated. The decompressor reads a *bytes.Reader faster than a
+// *bufio.Reader (a fifth less CPU for a 64 KiB JSON message), and almost
+// every compressed message is one frame of a few KiB.
+const wholeFrameMax = 64 << 10
+
+// wholeFrames are the buffers of such frames, each held for one message.
+var wholeFrames = poolFor(wholeFrameMax + len(deflateTail))
 
 // inflateStates pools the read side of messages without context takeover.
 var inflateStates = sync.Pool{New: func() any { return new(inflateState) }}
@@ -279,9 +293,16 @@ func (c *Conn) inflate(p []byte) (int, error) {
 	if d.fr == nil {
 		d.src = inflateSource{c: c}
 		d.out = 0
-		// The buffer reads no further than the message: src ends there.
-		d.srcBuf = getBufioReader(&d.src)
-		d.fr = getFlateReader(d.srcBuf, d.window)
+		if c.rd.fragmented || c.rd.remaining > wholeFrameMax {
+			// The buffer reads no further than the message: src ends there.
+			d.srcBuf = getBufioReader(&d.src)
+			d.fr = getFlateReader(d.srcBuf, d.window)
+		} else {
+			if err := c.readWholeFrame(d); err != nil {
+				return 0, err
+			}
+			d.fr = getFlateReader(&d.wholeR, d.window)
+		}
 	}
 	n, err := d.fr.Read(p)
 	if err == io.ErrUnexpectedEOF && d.src.tail == len(deflateTail) {
@@ -289,8 +310,7 @@ func (c *Conn) inflate(p []byte) (int, error) {
 		// that is the end of the message.
 		err = io.EOF
 	}
-	var corrupt flate.CorruptInputError
-	if errors.As(err, &corrupt) {
+	if err != nil && err != io.EOF && isCorrupt(err) {
 		return 0, protocolErrorf(StatusInvalidFramePayloadData, "compressed message does not inflate")
 	}
 	if n > 0 {
@@ -317,6 +337,36 @@ func (c *Conn) inflate(p []byte) (int, error) {
 		c.rd.compressed = false
 	}
 	return n, err
+}
+
+// readWholeFrame reads the rest of a message that is one frame into a
+// pooled buffer, unmasks it and gives it back its tail. The caller holds
+// readLock.
+func (c *Conn) readWholeFrame(d *inflateState) error {
+	buf := wholeFrames.get()
+	p := (*buf)[:c.rd.remaining]
+	if _, err := io.ReadFull(c.br, p); err != nil {
+		wholeFrames.put(buf)
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		return err
+	}
+	if c.rd.masked {
+		c.rd.maskPos = mask(c.rd.maskKey, c.rd.maskPos, p)
+	}
+	c.rd.remaining = 0
+	d.src.tail = len(deflateTail) // served, from the buffer
+	d.whole = buf
+	d.wholeR.Reset(append(p, deflateTail[:]...))
+	return nil
+}
+
+// isCorrupt reports whether a decompressor's error says its input is not
+// deflate data. Only called on an error: the target of errors.As escapes.
+func isCorrupt(err error) bool {
+	var corrupt flate.CorruptInputError
+	return errors.As(err, &corrupt)
 }
 
 // endInflate gives the decompressor back once a message is read, and
@@ -370,9 +420,16 @@ func (d *inflateState) endMessage() {
 	if d.fr != nil {
 		flateReaders.Put(d.fr)
 		d.fr = nil
+	}
+	if d.srcBuf != nil {
 		d.srcBuf.Reset(nil)
 		bufioReaders.Put(d.srcBuf)
 		d.srcBuf = nil
+	}
+	if d.whole != nil {
+		d.wholeR.Reset(nil)
+		wholeFrames.put(d.whole)
+		d.whole = nil
 	}
 }
 

@@ -50,3 +50,55 @@ func BenchmarkDeflateLibraries(b *testing.B) {
 		}
 	}
 }
+
+// benchDeflateConn is a server Conn that negotiated permessage-deflate
+// without context takeover, whose peer sends JSON-like text messages of
+// size bytes, each compressed in one frame.
+func benchDeflateConn(size int) *Conn {
+	var out bytes.Buffer
+	fw, _ := stdflate.NewWriter(&out, stdflate.BestSpeed)
+	_, _ = fw.Write(jsonLike(size))
+	_ = fw.Flush()
+	payload := bytes.TrimSuffix(out.Bytes(), deflateTail[:])
+	p := &peer{key: [4]byte{0x12, 0x34, 0x56, 0x78}}
+	frame := p.frame(fin|rsv1|wText, payload)
+	var frames []byte
+	for len(frames) < 64<<10 || len(frames)%len(frame) != 0 {
+		frames = append(frames, frame...)
+	}
+	cfg := (&Upgrader{}).config("")
+	cfg.deflate = &deflateParams{serverNoContext: true, clientNoContext: true}
+	return newConn(&loopStream{frame: frames}, cfg)
+}
+
+// BenchmarkDeflateEcho inflates each message and compresses it back with
+// io.Copy, as a compressing echo server does.
+func BenchmarkDeflateEcho(b *testing.B) {
+	for _, n := range []int{1 << 10, 64 << 10} {
+		b.Run(fmt.Sprintf("%dB", n), func(b *testing.B) {
+			c := benchDeflateConn(n)
+			b.SetBytes(int64(n))
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := deflateEcho(c); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func deflateEcho(c *Conn) error {
+	typ, r, err := c.NextReader()
+	if err != nil {
+		return err
+	}
+	w, err := c.NextWriter(typ)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(w, r); err != nil {
+		return err
+	}
+	return w.Close()
+}
