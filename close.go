@@ -442,9 +442,8 @@ func (c *Conn) awaitPeerClose(deadline time.Time) {
 	sawReader := false
 	for {
 		// Besides the end and the deadline, one of these ends the wait.
-		var readerLeft <-chan struct{}
+		var readerLeft, lockFreed <-chan struct{}
 		var graceOver <-chan time.Time
-		var readLock chanLock
 		switch {
 		case c.readers.Load() > 0:
 			sawReader = true
@@ -458,20 +457,28 @@ func (c *Conn) awaitPeerClose(deadline time.Time) {
 			}
 			graceOver = grace.C
 		default:
-			readLock = c.readLock
+			lockFreed = c.readLock.contend()
 		}
-		select {
-		case <-c.done:
-			return
-		case <-timer.C:
-			c.timeout()
-			return
-		case <-readerLeft:
-			continue
-		case <-graceOver:
-			continue
-		case readLock <- struct{}{}:
+		if readerLeft != nil || graceOver != nil || lockFreed != nil {
+			select {
+			case <-c.done:
+				return
+			case <-timer.C:
+				c.timeout()
+				return
+			case <-readerLeft:
+				continue
+			case <-graceOver:
+				continue
+			case <-lockFreed:
+				// The token is ours: try again at once, so that no other
+				// waiter misses it.
+				if c.readLock.contend() != nil {
+					continue
+				}
+			}
 		}
+		// readLock is held.
 		if c.readers.Load() > 0 {
 			c.readLock.unlock()
 			continue

@@ -74,7 +74,7 @@ type Conn struct {
 	// application reader, or Close draining; readers counts the
 	// application's goroutines inside a read method, holding readLock or
 	// waiting for it.
-	readLock chanLock
+	readLock waitLock
 	readers  atomic.Int32
 	br       *readBuf  // guarded by readLock
 	rd       readState // guarded by readLock
@@ -84,8 +84,8 @@ type Conn struct {
 	// Write state. msgLock is held for a whole data message, frameLock for
 	// one frame, so that control frames can go out between the fragments
 	// of a message.
-	msgLock     chanLock
-	frameLock   chanLock
+	msgLock     waitLock
+	frameLock   waitLock
 	wpool       *bufferPool         // write buffers: maxHeaderSize of headroom, then payload
 	msgWriters  [2]messageWriter    // guarded by msgLock; NextWriter alternates them
 	writers     uint64              // guarded by msgLock; counts NextWriter calls
@@ -123,9 +123,6 @@ func newConn(s stream, cfg connConfig) *Conn {
 		subprotocol:  cfg.subprotocol,
 		closeTimeout: cfg.closeTimeout,
 		writeTimeout: cfg.writeTimeout,
-		readLock:     make(chanLock, 1),
-		msgLock:      make(chanLock, 1),
-		frameLock:    make(chanLock, 1),
 		wpool:        poolFor(maxHeaderSize + cfg.writeBufferSize),
 	}
 	var pending []byte
@@ -251,35 +248,6 @@ func (c *Conn) gotPong(payload []byte) {
 	}
 	c.pings = kept
 }
-
-// chanLock is a mutex that a waiter can give up on when the connection
-// ends. It is a channel so that blocking on it is durable for
-// testing/synctest.
-type chanLock chan struct{}
-
-// lock takes the lock, or returns false once abort is closed. A free lock
-// is taken without looking at abort: callers check the connection's state
-// once they hold it.
-func (l chanLock) lock(abort <-chan struct{}) bool { return l.lockOr(abort, nil) }
-
-// lockOr is lock that also gives up once stop is closed (nil: never).
-func (l chanLock) lockOr(abort, stop <-chan struct{}) bool {
-	select {
-	case l <- struct{}{}:
-		return true
-	default:
-	}
-	select {
-	case l <- struct{}{}:
-		return true
-	case <-abort:
-		return false
-	case <-stop:
-		return false
-	}
-}
-
-func (l chanLock) unlock() { <-l }
 
 // noCopy makes go vet report a Conn copied by value.
 type noCopy struct{}
