@@ -43,9 +43,9 @@ import (
 // below it; it is never held across I/O.
 type closeFields struct {
 	closing      atomic.Bool   // turns true with the first move out of stateOpen
-	readerLeft   chan struct{} // signaled when the last reader leaves during a close
+	readerLeft   chan struct{} // signaled when the last reader leaves during a close; made when closing turns true
 	hasEnded     atomic.Bool   // turns true just before done is closed
-	closeWritten chan struct{} // closed once our close frame was written or failed
+	closeWritten chan struct{} // closed once our close frame was written or failed; made with readerLeft
 	done         chan struct{} // closed when the connection has ended
 
 	closeMu      sync.Mutex
@@ -173,6 +173,10 @@ func (c *Conn) step(ev closeEvent, info closeInfo) closeAction {
 		return act
 	}
 	if from == stateOpen {
+		// Made here, not with the Conn, so that an open connection does
+		// not carry them; closing publishes them to readers.
+		c.readerLeft = make(chan struct{}, 1)
+		c.closeWritten = make(chan struct{})
 		c.closing.Store(true)
 		// Pings end with the open state: a missed pong must not cut
 		// short a closing handshake that has its own timeout.

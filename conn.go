@@ -130,8 +130,6 @@ func newConn(s stream, cfg connConfig) *Conn {
 		pending, ns.pending = ns.pending, nil
 	}
 	c.br = newReadBuf(s, rawConnOf(s), poolFor(cfg.readBufferSize), pending)
-	c.closeWritten = make(chan struct{})
-	c.readerLeft = make(chan struct{}, 1)
 	c.done = make(chan struct{})
 	c.readLimit.Store(cfg.readLimit)
 	if cfg.deflate != nil {
