@@ -1,6 +1,9 @@
 package websocket
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+	"unicode/utf8"
+)
 
 // utf8Validator checks UTF-8 a piece at a time, so that a text message can
 // be failed at the first invalid fragment (RFC 6455 section 8.1) even when a
@@ -17,6 +20,16 @@ type utf8Validator struct {
 func (v *utf8Validator) feed(p []byte) bool {
 	need, lo, hi := v.need, v.lo, v.hi
 	i := 0
+	if need == 0 {
+		// Whole characters go to the standard library, which checks
+		// multi-byte text several times faster than the loop below;
+		// the loop takes a character cut at the end of p.
+		cut := lastBoundary(p)
+		if !utf8.Valid(p[:cut]) {
+			return false
+		}
+		i = cut
+	}
 	for i < len(p) {
 		if need > 0 {
 			if b := p[i]; b < lo || b > hi {
@@ -61,6 +74,34 @@ func (v *utf8Validator) feed(p []byte) bool {
 	}
 	v.need, v.lo, v.hi = need, lo, hi
 	return true
+}
+
+// lastBoundary returns where the last character of p starts when that
+// character may be cut short by the end of p, and len(p) otherwise.
+func lastBoundary(p []byte) int {
+	// A character is at most 4 bytes: its lead byte is among the last 3
+	// if it is cut short.
+	for k := len(p) - 1; k >= 0 && k >= len(p)-3; k-- {
+		b := p[k]
+		switch {
+		case b < 0x80:
+			return len(p) // ASCII ends p: nothing is cut
+		case b >= 0xC0:
+			// A lead byte: cut short unless its character fits.
+			size := 2
+			if b >= 0xF0 {
+				size = 4
+			} else if b >= 0xE0 {
+				size = 3
+			}
+			if k+size > len(p) {
+				return k
+			}
+			return len(p)
+		}
+		// A continuation byte: keep looking back.
+	}
+	return len(p)
 }
 
 // complete reports whether the input fed so far ends on a character
