@@ -22,10 +22,10 @@ import (
 //	   └──────┘                                           └───────────┘
 //	     │   │  the peer's close frame:                    │  the peer's close frame:
 //	     │   │  send the echo                              │  close TCP (clean)
-//	     │   ▼                                             │  timeout, violation, I/O
-//	     │  ┌───────────────┐                              │  error, Terminate:
-//	     │  │ closeReceived │                              │  drop TCP
-//	     │  └───────────────┘                              ▼
+//	     │   ▼                                             │  violation: linger, then
+//	     │  ┌───────────────┐                              │  drop TCP; timeout, I/O
+//	     │  │ closeReceived │                              │  error, Terminate:
+//	     │  └───────────────┘                              ▼  drop TCP
 //	     │   │  echo sent: close TCP (clean)          ┌────────┐
 //	     │   └──────────────────────────────────────► │ closed │
 //	     │      echo failed, Terminate: drop TCP      └────────┘
@@ -108,9 +108,10 @@ const (
 	actEcho                         // answer the peer's close frame
 	actCloseTCP                     // close TCP in order, once our close frame is out
 	actDropTCP                      // close TCP now
+	actLinger                       // our close frame is already going: half-close TCP, read to the peer's end, then drop TCP
 )
 
-var closeActionNames = [...]string{"none", "refuse", "join", "sendClose", "echo", "closeTCP", "dropTCP"}
+var closeActionNames = [...]string{"none", "refuse", "join", "sendClose", "echo", "closeTCP", "dropTCP", "linger"}
 
 func (a closeAction) String() string { return closeActionNames[a] }
 
@@ -133,7 +134,9 @@ func transition(s closeState, ev closeEvent) (closeState, closeAction) {
 			return s, actRefuse
 		case evPeerClose:
 			return stateClosed, actCloseTCP
-		case evFail, evTimeout, evAbort:
+		case evFail:
+			return s, actLinger
+		case evTimeout, evAbort:
 			return stateClosed, actDropTCP
 		}
 	case stateCloseReceived:
@@ -281,6 +284,17 @@ func (c *Conn) fail(pe *protocolError) {
 		deadline := time.Now().Add(c.closeTimeout)
 		if c.sendClose(pe.code, pe.reason(), deadline) == nil {
 			c.linger(deadline)
+		}
+		c.abort(nil, SideLocal)
+	case actLinger:
+		// Close sent our frame first: the violation gets no frame of its
+		// own, but the same linger once that frame is out.
+		<-c.closeWritten
+		c.closeMu.Lock()
+		sent := c.closeSendErr == nil
+		c.closeMu.Unlock()
+		if sent {
+			c.linger(time.Now().Add(c.closeTimeout))
 		}
 		c.abort(nil, SideLocal)
 	case actDropTCP:

@@ -28,7 +28,7 @@ func TestTransition(t *testing.T) {
 		{stateOpen, evAbort, stateClosed, actDropTCP},
 
 		{stateCloseSent, evClose, stateCloseSent, actRefuse},
-		{stateCloseSent, evFail, stateClosed, actDropTCP},
+		{stateCloseSent, evFail, stateCloseSent, actLinger},
 		{stateCloseSent, evPeerClose, stateClosed, actCloseTCP},
 		{stateCloseSent, evEchoSent, stateCloseSent, actNone},
 		{stateCloseSent, evTimeout, stateClosed, actDropTCP},
@@ -94,6 +94,29 @@ func TestServerClose(t *testing.T) {
 	assert.Equal(t, CloseEvent{Code: 4001, WasClean: true, Initiator: SideLocal}, ev)
 	assert.ErrorIs(t, c.Close(StatusNormalClosure, ""), net.ErrClosed, "a later Close")
 	assert.ErrorIs(t, c.Terminate(), net.ErrClosed, "a later Terminate")
+}
+
+// TestViolationAfterOurClose: a protocol violation that arrives while we
+// wait for the peer's close frame fails the connection with the same
+// linger as one before it: half-close, read to the peer's end, so that the
+// data still coming cannot turn our close into a reset.
+func TestViolationAfterOurClose(t *testing.T) {
+	p, c := connect(t, nil)
+	closed := make(chan error, 1)
+	go func() { closed <- c.Close(StatusNormalClosure, "") }()
+	p.wantClose(StatusNormalClosure)
+	// An unmasked frame, then more than the server will have read when it
+	// sees the violation: closing at once would reset the connection.
+	p.sendRaw(append([]byte{fin | wText, 2, 'h', 'i'}, make([]byte, 256<<10)...))
+	p.wantEOF()
+	require.NoError(t, p.conn.Close())
+	err := <-closed
+	require.ErrorIs(t, err, ErrProtocol)
+	ev := wantDone(t, c)
+	assert.Equal(t, StatusAbnormalClosure, ev.Code)
+	assert.False(t, ev.WasClean)
+	assert.Equal(t, SideLocal, ev.Initiator)
+	assert.ErrorIs(t, ev.Err, ErrProtocol)
 }
 
 // TestPeerClose answers the peer's close frame with its code and reason,
