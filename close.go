@@ -260,6 +260,9 @@ func (c *Conn) finish(orderly bool) {
 	}
 	c.hasEnded.Store(true)
 	close(c.done)
+	if s := c.served.Load(); s != nil {
+		s.end(c)
+	}
 }
 
 // abort drops the connection because of cause, unless it has ended.

@@ -69,6 +69,7 @@ type Conn struct {
 	hb           heartbeat
 	deflate      deflateState // permessage-deflate, when deflate.on
 	onEnd        func()       // run once the connection has ended: leaves its Group
+	served       atomic.Pointer[serveState]
 
 	// Read state. readLock is held by the goroutine reading frames: an
 	// application reader, or Close draining; readers counts the

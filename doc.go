@@ -2,7 +2,8 @@
 // the way the RFC says they should.
 //
 // An [Upgrader] turns an HTTP request into a [Conn]. A Conn reads messages
-// with [Conn.ReadMessage] or [Conn.NextReader] and writes them with
+// with [Conn.ReadMessage] or [Conn.NextReader], or hands each to a
+// function with [Conn.Serve], and writes them with
 // [Conn.WriteMessage] or [Conn.NextWriter]; pings from the peer are
 // answered on their own.
 //
@@ -31,6 +32,7 @@
 // goes out whole. Close, Terminate, Ping, the deadline setters and the
 // accessors are safe from any goroutine. A Conn has no goroutine of its
 // own: its work runs in the calls of its user, and the heartbeat on a
-// runtime timer. Group.Shutdown runs the handshakes of a drain in a
+// runtime timer. Conn.Serve reads in the background instead of the user:
+// on Linux in goroutines that live only while there is something to read. Group.Shutdown runs the handshakes of a drain in a
 // goroutine each, until they end.
 package websocket

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log"
 	"net/http"
 	"time"
@@ -30,6 +31,32 @@ func ExampleUpgrader_Upgrade() {
 			if err := conn.WriteMessage(typ, msg); err != nil {
 				return
 			}
+		}
+	})
+}
+
+// A chat-style server with many mostly idle connections: Serve reads each
+// connection in the background, so that one waiting for its peer holds no
+// goroutine and no buffer, and the handler returns at once.
+func ExampleConn_Serve() {
+	var upgrader websocket.Upgrader
+	http.HandleFunc("/ws", func(w http.ResponseWriter, r *http.Request) {
+		conn, err := upgrader.Upgrade(w, r, nil)
+		if err != nil {
+			return
+		}
+		err = conn.Serve(func(typ websocket.MessageType, msg io.Reader) {
+			w, err := conn.NextWriter(typ)
+			if err != nil {
+				return // the connection is closing
+			}
+			_, _ = io.Copy(w, msg)
+			_ = w.Close()
+		}, func(ev websocket.CloseEvent) {
+			log.Printf("%v ended: code %d, clean %v", conn.RemoteAddr(), ev.Code, ev.WasClean)
+		})
+		if err != nil {
+			log.Print(err)
 		}
 	})
 }

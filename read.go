@@ -241,7 +241,12 @@ func (c *Conn) nextMessage() (typ MessageType, gen uint64, err error) {
 
 // nextMessageLocked skips what is left of the current message and reads
 // up to the first data frame of the next. The caller holds readLock.
-func (c *Conn) nextMessageLocked() (MessageType, error) {
+func (c *Conn) nextMessageLocked() (MessageType, error) { return c.nextMessageUntil(false) }
+
+// nextMessageUntil is nextMessageLocked that, with untilIdle, returns
+// errIdle where it would wait for the next frame to begin. The caller
+// holds readLock.
+func (c *Conn) nextMessageUntil(untilIdle bool) (MessageType, error) {
 	if c.ended() {
 		return 0, c.terminalError()
 	}
@@ -256,6 +261,9 @@ func (c *Conn) nextMessageLocked() (MessageType, error) {
 		}
 	}
 	for {
+		if untilIdle && !c.br.tryFill() {
+			return 0, errIdle
+		}
 		data, err := c.nextFrame()
 		if err != nil {
 			return 0, c.readFailed(err)

@@ -23,9 +23,11 @@ type readBuf struct {
 
 	// What the raw read callback reports; set up once, so that a read
 	// allocates nothing.
-	rawRead func(fd uintptr) bool
-	rawN    int
-	rawErr  error
+	rawRead  func(fd uintptr) bool
+	tryRead  func(fd uintptr) bool // made by the first tryFill
+	rawN     int
+	rawErr   error
+	rawReady bool
 }
 
 func newReadBuf(src io.Reader, raw syscall.RawConn, pool *bufferPool, pending []byte) *readBuf {
@@ -149,6 +151,36 @@ func (b *readBuf) fill() {
 	b.w += n
 	b.err = err
 	b.release()
+}
+
+// tryFill reads what a socket holds now, without waiting, when nothing is
+// buffered. It reports whether there is anything to read (or an error to
+// report). Only for a socket (raw not nil).
+func (b *readBuf) tryFill() bool {
+	if b.r < b.w || b.err != nil {
+		return true
+	}
+	if b.tryRead == nil {
+		b.tryRead = b.readFDNow
+	}
+	b.rawN, b.rawErr, b.rawReady = 0, nil, false
+	if err := b.raw.Read(b.tryRead); err != nil {
+		b.err = err
+		return true
+	}
+	if !b.rawReady {
+		return false
+	}
+	b.w = b.rawN
+	b.err = b.rawErr
+	return true
+}
+
+// readFDNow is readFD that never asks to wait: rawReady says whether it
+// read anything.
+func (b *readBuf) readFDNow(fd uintptr) bool {
+	b.rawReady = b.readFD(fd)
+	return true
 }
 
 // readFD is the raw read callback: it reads the socket into a pooled

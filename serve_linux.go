@@ -1,0 +1,169 @@
+package websocket
+
+import (
+	"os"
+	"sync"
+	"syscall"
+)
+
+// poller watches served connections that have nothing to read, so that
+// they need no goroutine: an epoll instance where each connection's socket
+// is registered one-shot and level-triggered. The poller's own goroutine
+// waits for the epoll descriptor in the runtime's poller, like any socket,
+// so it holds no thread. A poller runs while it watches a connection.
+type poller struct {
+	file  *os.File         // the epoll descriptor
+	raw   syscall.RawConn  // file's, so that no use of it races its close
+	conns map[uint32]*Conn // guarded by pollers.mu
+	next  uint32           // guarded by pollers.mu: the next key to try
+}
+
+// pollers holds the running poller, if any.
+var pollers struct {
+	mu sync.Mutex
+	p  *poller
+}
+
+// armed: readable, or the peer's end. One-shot, so that a socket is
+// reported once until serveReady asks again; level-triggered, so that
+// asking again reports bytes that came in meanwhile.
+const armed = syscall.EPOLLIN | syscall.EPOLLRDHUP | syscall.EPOLLONESHOT
+
+// watch registers c with the poller, starting one if none runs, and
+// starts its first serveReady, which arms it once it finds nothing to
+// read. It reports whether it could.
+func watch(c *Conn, s *serveState) bool {
+	pollers.mu.Lock()
+	defer pollers.mu.Unlock()
+	p := pollers.p
+	if p == nil {
+		var err error
+		if p, err = newPoller(); err != nil {
+			return false
+		}
+		pollers.p = p
+		go p.run()
+	}
+	id := p.next
+	for p.conns[id] != nil {
+		id++
+	}
+	p.next = id + 1
+	// Not armed yet: bytes may already wait in c's buffer, where epoll
+	// cannot see them, and two goroutines must never serve c at once.
+	if !p.ctl(c, syscall.EPOLL_CTL_ADD, id, syscall.EPOLLONESHOT) {
+		if len(p.conns) == 0 {
+			p.stop()
+		}
+		return false
+	}
+	p.conns[id] = c
+	s.poller, s.id = p, id
+	go c.serveReady(s)
+	return true
+}
+
+func newPoller() (*poller, error) {
+	fd, err := syscall.EpollCreate1(syscall.EPOLL_CLOEXEC)
+	if err != nil {
+		return nil, os.NewSyscallError("epoll_create1", err)
+	}
+	// Non-blocking, so that os.File waits for it in the runtime's poller.
+	if err := syscall.SetNonblock(fd, true); err != nil {
+		syscall.Close(fd)
+		return nil, os.NewSyscallError("setnonblock", err)
+	}
+	p := &poller{file: os.NewFile(uintptr(fd), "websocket-epoll"), conns: map[uint32]*Conn{}}
+	if p.raw, err = p.file.SyscallConn(); err != nil {
+		p.file.Close()
+		return nil, err
+	}
+	return p, nil
+}
+
+// ctl adds or modifies c's registration, and reports whether it could:
+// not once c's socket or the poller is closed.
+func (p *poller) ctl(c *Conn, op int, id uint32, events uint32) bool {
+	ev := syscall.EpollEvent{Events: events, Fd: int32(id)}
+	var ctlErr error
+	err := p.raw.Control(func(epfd uintptr) {
+		ctlErr = c.br.raw.Control(func(fd uintptr) {
+			if err := syscall.EpollCtl(int(epfd), op, int(fd), &ev); err != nil {
+				ctlErr = err
+			}
+		})
+	})
+	return err == nil && ctlErr == nil
+}
+
+// rearm asks the poller to report c's socket once more.
+func (p *poller) rearm(c *Conn, id uint32) bool {
+	return p.ctl(c, syscall.EPOLL_CTL_MOD, id, armed)
+}
+
+// run starts a goroutine for each connection whose socket turns readable,
+// until the poller is stopped.
+func (p *poller) run() {
+	var events [64]syscall.EpollEvent
+	var n int
+	var waitErr error
+	wait := func(epfd uintptr) bool {
+		for {
+			n, waitErr = syscall.EpollWait(int(epfd), events[:], 0)
+			if waitErr != syscall.EINTR {
+				break
+			}
+		}
+		// Nothing ready: wait until the descriptor is readable.
+		return waitErr != nil || n > 0
+	}
+	for {
+		if err := p.raw.Read(wait); err != nil {
+			return // stopped
+		}
+		pollers.mu.Lock()
+		if waitErr != nil {
+			// Cannot happen on a live descriptor; if it does, the
+			// connections go on with a goroutine each.
+			if pollers.p == p {
+				pollers.p = nil
+			}
+			for _, c := range p.conns {
+				if s := c.served.Load(); s.parked.CompareAndSwap(true, false) {
+					go c.serveLoop(s)
+				}
+			}
+			p.conns = nil
+			pollers.mu.Unlock()
+			p.file.Close()
+			return
+		}
+		for _, ev := range events[:n] {
+			if c := p.conns[uint32(ev.Fd)]; c != nil {
+				if s := c.served.Load(); s.parked.CompareAndSwap(true, false) {
+					go c.serveReady(s)
+				}
+			}
+		}
+		pollers.mu.Unlock()
+	}
+}
+
+// forget drops a connection that has ended: closing its socket took it
+// out of the epoll set. The last one stops the poller.
+func (p *poller) forget(id uint32) {
+	pollers.mu.Lock()
+	defer pollers.mu.Unlock()
+	delete(p.conns, id)
+	if len(p.conns) == 0 {
+		p.stop()
+	}
+}
+
+// stop ends run. The caller holds pollers.mu.
+func (p *poller) stop() {
+	if pollers.p == p {
+		pollers.p = nil
+	}
+	p.file.Close()
+}
