@@ -94,7 +94,7 @@ func main() {
 
 func variantList() string {
 	var b strings.Builder
-	for _, name := range []string{"ours-msg", "ours-cb", "gws-par"} {
+	for _, name := range []string{"ours-msg", "ours-cb", "ours-handler", "ours-serve", "gws-par"} {
 		fmt.Fprintf(&b, "%s (%s); ", name, variants[name])
 	}
 	return strings.TrimSuffix(b.String(), "; ")

@@ -43,6 +43,7 @@ var variants = map[string]string{
 	"ours-msg":     "ours with ReadMessage/WriteMessage instead of NextReader/NextWriter",
 	"ours-cb":      "ours with io.CopyBuffer and a 32 KiB buffer kept per connection",
 	"ours-handler": "ours with the read loop inside the HTTP handler, so that net/http keeps its request state",
+	"ours-serve":   "ours with Conn.Serve: no goroutine while a connection has nothing to read",
 	"gws-par":      "gws with ParallelEnabled: true, as its README's best practice",
 }
 
@@ -202,7 +203,7 @@ func (s *echoServer) closeAll() int {
 
 func (s *echoServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch s.lib {
-	case "ours", "ours-cb", "ours-handler", "ours-deflate", "ours-deflate-ctx":
+	case "ours", "ours-cb", "ours-handler", "ours-serve", "ours-deflate", "ours-deflate-ctx":
 		s.serveOurs(w, r)
 	case "ours-msg":
 		s.serveOursMsg(w, r)
@@ -224,11 +225,24 @@ func (s *echoServer) serveOurs(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.track(c, func() error { return c.Close(ours.StatusNormalClosure, "") })
-	if s.lib == "ours-handler" {
+	switch s.lib {
+	case "ours-handler":
 		s.echoOurs(c)
-		return
+	case "ours-serve":
+		err = c.Serve(func(typ ours.MessageType, r io.Reader) {
+			w, err := c.NextWriter(typ)
+			if err != nil {
+				return // Close has started
+			}
+			_, _ = io.Copy(w, r)
+			_ = w.Close()
+		}, func(ours.CloseEvent) { s.untrack(c) })
+		if err != nil {
+			panic(err) // Serve fails only when called twice
+		}
+	default:
+		go s.echoOurs(c)
 	}
-	go s.echoOurs(c)
 }
 
 func (s *echoServer) echoOurs(c *ours.Conn) {
