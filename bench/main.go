@@ -31,7 +31,7 @@ func main() {
 		lib    = flag.String("lib", "", "with -serve: the library, one of "+strings.Join(defaultLibs, "|")+" or a variant")
 		cpu    = flag.Int("cpu", -1, "with -serve: pin the server to this CPU (-1: do not pin)")
 		quick  = flag.Bool("quick", false, "fewer repetitions, shorter cells, 1,000 connections; prints only")
-		libs   = flag.String("libs", strings.Join(defaultLibs, ","), "libraries to compare, ours first; variants: "+variantList())
+		libs   = flag.String("libs", strings.Join(defaultRun, ","), "libraries to compare, ours first; variants: "+variantList())
 		reps   = flag.Int("reps", 0, "repetitions (default 5; 3 with -quick)")
 		conns  = flag.Int("conns", 0, "connections for idle memory and the close storm (default 10000; 1000 with -quick)")
 		dur    = flag.Duration("dur", 0, "measured time of one throughput cell (default 1.5s; 400ms with -quick)")
@@ -94,7 +94,7 @@ func main() {
 
 func variantList() string {
 	var b strings.Builder
-	for _, name := range []string{"ours-msg", "ours-cb", "ours-handler", "ours-serve", "gws-par"} {
+	for _, name := range []string{"ours-msg", "ours-cb", "ours-handler", "gws-par"} {
 		fmt.Fprintf(&b, "%s (%s); ", name, variants[name])
 	}
 	return strings.TrimSuffix(b.String(), "; ")

@@ -160,8 +160,12 @@ func formatReport(cfg config, r results, took time.Duration) string {
 		{"RSS per connection", func(s manySample) float64 { return s.rssPerConn }},
 		{"heap + stacks per connection", func(s manySample) float64 { return s.heapPerConn }},
 	}
+	var rssVals, rssPeers map[string]float64
 	for _, row := range rows {
 		vals, peers := map[string]float64{}, map[string]float64{}
+		if rssVals == nil {
+			rssVals, rssPeers = vals, peers
+		}
 		fmt.Fprintf(&b, "| %s |", row.name)
 		for _, l := range cfg.libs {
 			var xs []float64
@@ -180,6 +184,11 @@ func formatReport(cfg config, r results, took time.Duration) string {
 			}
 		}
 		fmt.Fprintf(&b, " %s |\n", ratio(vals["ours"], peers, false))
+	}
+	for _, l := range cfg.libs {
+		if isOurs(l) && l != "ours" {
+			fmt.Fprintf(&b, "\nRSS per idle connection, %s against the best peer: %s.\n", l, ratio(rssVals[l], rssPeers, false))
+		}
 	}
 	b.WriteString("\n")
 
@@ -234,6 +243,11 @@ func formatReport(cfg config, r results, took time.Duration) string {
 			}
 		}
 		fmt.Fprintf(&b, "\nClose storm time, ours against the fastest peer that waits for the peer's close frame: %s.\n", ratio(t, peers, false))
+		for _, l := range cfg.libs {
+			if v, ok := waitTimes[l]; ok && isOurs(l) && l != "ours" {
+				fmt.Fprintf(&b, "Close storm time, %s against the same: %s.\n", l, ratio(v, peers, false))
+			}
+		}
 	}
 	formatDeflate(&b, cfg, r)
 	var failed []string

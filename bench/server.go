@@ -37,6 +37,11 @@ import (
 // defaultLibs are the libraries a run compares, ours first.
 var defaultLibs = []string{"ours", "gorilla", "coder", "gws", "gobwas"}
 
+// defaultRun is what a run measures unless -libs says otherwise: the
+// libraries and ours through Conn.Serve, the way to hold idle connections
+// without a goroutine.
+var defaultRun = []string{"ours", "ours-serve", "gorilla", "coder", "gws", "gobwas"}
+
 // variants are extra servers a run may name with -libs, to see where a
 // cost comes from; they are not in the default comparison.
 var variants = map[string]string{
