@@ -56,6 +56,7 @@ type closeFields struct {
 	peerReason   string
 	cause        error // the first reason the end is not clean
 	closeSendErr error
+	closeBy      time.Time  // Close's deadline: a linger it waits for ends by then
 	event        CloseEvent // set by finish
 	recorded     bool       // finish has set event
 }
@@ -294,10 +295,13 @@ func (c *Conn) fail(pe *protocolError) {
 		// own, but the same linger once that frame is out.
 		<-c.closeWritten
 		c.closeMu.Lock()
-		sent := c.closeSendErr == nil
+		sent, by := c.closeSendErr == nil, c.closeBy
 		c.closeMu.Unlock()
+		if by.IsZero() {
+			by = time.Now().Add(c.closeTimeout)
+		}
 		if sent {
-			c.linger(time.Now().Add(c.closeTimeout))
+			c.linger(by)
 		}
 		c.abort(nil, SideLocal)
 	case actDropTCP:
@@ -397,16 +401,17 @@ const maxCloseReason = maxControlPayload - 2
 //
 // If a goroutine is inside a read method when Close is called, that reader
 // goes on receiving the messages the peer sent before its close frame, then
-// a *CloseError. Otherwise Close reads and discards them itself, handing
-// over to a reader that arrives meanwhile; a reader that stops reading
-// during Close gets 100 ms to come back before Close reads in its place.
+// a *CloseError; so does Serve's onMessage. Otherwise Close reads and
+// discards them itself, handing over to a reader that arrives meanwhile; a
+// reader that stops reading during Close gets 100 ms to come back before
+// Close reads in its place.
 //
 // Close returns nil when the handshake completed, also when the peer's close
 // frame arrived first and Close joined its answer. It returns an error when
 // the handshake failed (ErrCloseTimeout, ErrTerminated, ErrWriteTimeout,
-// a protocol violation, an I/O error); TCP is closed anyway. It returns an error wrapping net.ErrClosed at once,
-// sending nothing, when a close had already started or the connection had
-// ended. Invalid arguments (a code that may not be sent, a reason over 123
+// a protocol violation, an I/O error); TCP is closed anyway. It returns an
+// error wrapping net.ErrClosed at once, sending nothing, when a close had
+// already started or the connection had ended. Invalid arguments (a code that may not be sent, a reason over 123
 // bytes or not UTF-8) return an error and send nothing.
 //
 // Close may be called from any goroutine, concurrently with every method.
@@ -422,6 +427,9 @@ func (c *Conn) Close(code StatusCode, reason string) error {
 		return c.closeResult()
 	}
 	deadline := time.Now().Add(c.closeTimeout)
+	c.closeMu.Lock()
+	c.closeBy = deadline
+	c.closeMu.Unlock()
 	_ = c.stream.SetReadDeadline(deadline)
 	if err := c.sendClose(code, reason, deadline); err != nil {
 		c.abort(fmt.Errorf("websocket: failed to send close frame: %w", err), SideLocal)
@@ -477,6 +485,8 @@ func (c *Conn) awaitPeerClose(deadline time.Time) {
 				grace.Reset(readerGrace)
 			}
 			graceOver = grace.C
+		case c.takeServed():
+			continue // its goroutine is a reader now
 		default:
 			lockFreed = c.readLock.contend()
 		}

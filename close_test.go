@@ -380,3 +380,50 @@ func TestConcurrentClose(t *testing.T) {
 	}
 	assert.Equal(t, 1, ok)
 }
+
+// deadlineConn records the read deadlines set on a TCP connection.
+type deadlineConn struct {
+	*net.TCPConn
+	mu  sync.Mutex
+	got []time.Time
+}
+
+func (d *deadlineConn) SetReadDeadline(t time.Time) error {
+	d.mu.Lock()
+	d.got = append(d.got, t)
+	d.mu.Unlock()
+	return d.TCPConn.SetReadDeadline(t)
+}
+
+// TestViolationLingerKeepsCloseDeadline: when Close's own drain reads a
+// protocol violation, the linger that follows ends by Close's deadline,
+// not by a fresh close timeout, so Close stays within CloseTimeout.
+func TestViolationLingerKeepsCloseDeadline(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	client, err := net.Dial("tcp", ln.Addr().String())
+	require.NoError(t, err)
+	t.Cleanup(func() { client.Close() })
+	server, err := ln.Accept()
+	require.NoError(t, err)
+	rec := &deadlineConn{TCPConn: server.(*net.TCPConn)}
+	c := newConn(&netStream{Conn: rec}, (&Upgrader{}).config(""))
+	t.Cleanup(func() { _ = c.Terminate() })
+	p := &peer{t: t, conn: client, br: bufio.NewReader(client), key: [4]byte{9, 8, 7, 6}}
+
+	closed := make(chan error, 1)
+	go func() { closed <- c.Close(StatusNormalClosure, "") }()
+	p.wantClose(StatusNormalClosure)
+	p.sendRaw([]byte{fin | wText, 2, 'h', 'i'}) // unmasked: a violation
+	p.wantEOF()                                 // the linger's half-close
+	require.NoError(t, client.Close())
+	require.ErrorIs(t, <-closed, ErrProtocol)
+
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	require.NotEmpty(t, rec.got)
+	for _, d := range rec.got[1:] {
+		assert.Equal(t, rec.got[0], d, "every read deadline after Close's is Close's")
+	}
+}

@@ -70,6 +70,7 @@ type Conn struct {
 	deflate      deflateState // permessage-deflate, when deflate.on
 	onEnd        func()       // run once the connection has ended: leaves its Group
 	served       atomic.Pointer[serveState]
+	readDeadline atomic.Int64 // SetReadDeadline's, in Unix nanoseconds; 0 for none
 
 	// Read state. readLock is held by the goroutine reading frames: an
 	// application reader, or Close draining; readers counts the
@@ -162,14 +163,23 @@ func (c *Conn) LocalAddr() net.Addr { return c.stream.LocalAddr() }
 func (c *Conn) SetReadLimit(limit int64) { c.readLimit.Store(limit) }
 
 // SetReadDeadline sets when blocked and future reads fail; a read that
-// fails this way ends the connection with StatusAbnormalClosure. The zero
-// time means no deadline. Once the closing handshake has started, the close
-// timeout rules and this call does nothing. Safe from any goroutine.
+// fails this way ends the connection with StatusAbnormalClosure. On a
+// connection given to Serve it ends the connection when it passes while
+// the peer sends nothing. The zero time means no deadline. Once the
+// closing handshake has started, the close timeout rules and this call
+// does nothing. Safe from any goroutine.
 func (c *Conn) SetReadDeadline(t time.Time) error {
 	if c.closing.Load() {
 		return nil
 	}
-	return c.stream.SetReadDeadline(t)
+	err := c.stream.SetReadDeadline(t)
+	var ns int64
+	if !t.IsZero() {
+		ns = t.UnixNano()
+	}
+	c.readDeadline.Store(ns)
+	c.serveDeadline(t)
+	return err
 }
 
 // SetWriteDeadline sets when blocked and future writes fail; a write that

@@ -33,6 +33,7 @@
 // accessors are safe from any goroutine. A Conn has no goroutine of its
 // own: its work runs in the calls of its user, and the heartbeat on a
 // runtime timer. Conn.Serve reads in the background instead of the user:
-// on Linux in goroutines that live only while there is something to read. Group.Shutdown runs the handshakes of a drain in a
-// goroutine each, until they end.
+// on Linux in goroutines that live only while there is something to read.
+// Group.Shutdown runs the handshakes of a drain in a goroutine each, until
+// they end.
 package websocket

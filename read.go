@@ -262,7 +262,12 @@ func (c *Conn) nextMessageUntil(untilIdle bool) (MessageType, error) {
 	}
 	for {
 		if untilIdle && !c.br.tryFill() {
-			return 0, errIdle
+			if !c.closing.Load() {
+				return 0, errIdle
+			}
+			// Close waits for the peer's close frame: read on, as a
+			// reader inside NextReader would.
+			untilIdle = false
 		}
 		data, err := c.nextFrame()
 		if err != nil {

@@ -3,20 +3,29 @@ package websocket
 import (
 	"errors"
 	"io"
+	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Serve reads the connection's messages in the background and calls
 // onMessage with each, one at a time and in order, then onEnd (if not nil)
-// once the connection has ended. It returns at once.
+// once the connection has ended and the last onMessage has returned. It
+// returns at once.
 //
 // A connection served this way holds no goroutine and no buffer while the
 // peer sends nothing: on Linux, for a connection over TCP or a Unix
 // socket, one poller per process watches every served connection and
 // starts a goroutine when bytes arrive, which reads and hands over
-// messages until the peer has sent nothing more. Elsewhere Serve runs a
-// goroutine per connection, as a read loop would. Pings are answered and
-// close frames acted on as with NextReader, between messages too.
+// messages until the peer has sent nothing more. Elsewhere, or when the
+// poller cannot be set up (the per-user epoll watch limit), Serve runs a
+// goroutine per connection, as a read loop would.
+//
+// The rest is as with a read loop: pings are answered and close frames
+// acted on, between messages too; while Close waits for the peer's close
+// frame, the messages sent before it still reach onMessage; a read
+// deadline that passes while the peer sends nothing ends the connection,
+// and so does the heartbeat's missed pong.
 //
 // onMessage gets a reader of the message's payload, valid until it
 // returns; what it leaves unread is discarded. It may write to the
@@ -24,22 +33,29 @@ import (
 // message waits. onEnd gets the CloseEvent, in a goroutine of its own.
 //
 // Serve is called at most once, and its connection is then read by Serve
-// alone: not by NextReader or ReadMessage.
-func (c *Conn) Serve(onMessage func(MessageType, io.Reader), onEnd func(CloseEvent)) error {
+// alone: not by NextReader or ReadMessage. Safe from any goroutine.
+func (c *Conn) Serve(
+	onMessage func(MessageType, io.Reader), onEnd func(CloseEvent),
+) error {
 	if onMessage == nil {
 		return errors.New("websocket: Serve needs an onMessage function")
 	}
 	s := &serveState{onMessage: onMessage, onEnd: onEnd}
+	s.left.Store(2) // before finish can find s
 	if !c.served.CompareAndSwap(nil, s) {
 		return errors.New("websocket: Serve was already called")
 	}
 	if c.ended() {
-		// finish may have run before it could find s.
+		// finish may have run before it could find s. No goroutine
+		// will serve c: its part of onEnd's wait is done here.
 		s.end(c)
+		s.release(c)
 		return nil
 	}
 	if c.br.raw == nil || !watch(c, s) {
 		go c.serveLoop(s)
+	} else if ns := c.readDeadline.Load(); ns != 0 {
+		c.serveDeadline(time.Unix(0, ns)) // set before Serve
 	}
 	return nil
 }
@@ -50,8 +66,13 @@ type serveState struct {
 	onEnd     func(CloseEvent)
 	ended     atomic.Bool
 	parked    atomic.Bool // waiting in the poller: whoever unsets it serves c next
-	poller    *poller     // nil: served by a goroutine of its own
-	id        uint32      // the connection's key in poller
+	poller    *poller     // guarded by pollers.mu; nil: served by a goroutine of its own
+	id        uint32      // guarded by pollers.mu: the connection's key in poller
+	mu        sync.Mutex
+	deadline  *time.Timer // guarded by mu: SetReadDeadline's, while one is set
+	// left counts what onEnd waits for: the connection's end, and the last
+	// goroutine serving it (or the poller's hold on it) letting go.
+	left atomic.Int32
 }
 
 // end runs once the connection has ended, from finish or from Serve.
@@ -59,10 +80,22 @@ func (s *serveState) end(c *Conn) {
 	if !s.ended.CompareAndSwap(false, true) {
 		return
 	}
-	if s.poller != nil {
-		s.poller.forget(s.id)
+	forget(s)
+	s.mu.Lock()
+	if s.deadline != nil {
+		s.deadline.Stop()
 	}
-	if s.onEnd != nil {
+	s.mu.Unlock()
+	s.release(c)
+	if s.parked.CompareAndSwap(true, false) {
+		s.release(c) // parked: no goroutine serves c, and none will
+	}
+}
+
+// release drops one of the two things onEnd waits for; the last runs it,
+// so that onEnd never overlaps onMessage.
+func (s *serveState) release(c *Conn) {
+	if s.left.Add(-1) == 0 && s.onEnd != nil {
 		go s.onEnd(c.CloseEvent())
 	}
 }
@@ -73,6 +106,7 @@ func (c *Conn) serveLoop(s *serveState) {
 	for {
 		typ, r, err := c.NextReader()
 		if err != nil {
+			s.release(c)
 			return
 		}
 		s.onMessage(typ, r)
@@ -102,11 +136,55 @@ func (c *Conn) serveReady(s *serveState) {
 			}
 			return
 		case err != nil:
+			s.release(c)
 			return
 		default:
 			s.onMessage(typ, r)
 		}
 	}
+}
+
+// takeServed takes a served connection that waits in the poller and reads
+// it with a goroutine of its own, counted as a reader, until it ends:
+// Close calls it so that the messages the peer sent before its close frame
+// still reach onMessage, as they reach a read loop. It reports whether it
+// took the connection.
+func (c *Conn) takeServed() bool {
+	s := c.served.Load()
+	if s == nil || !s.parked.CompareAndSwap(true, false) {
+		return false
+	}
+	c.beginRead()
+	go func() {
+		defer c.endRead()
+		c.serveLoop(s)
+	}()
+	return true
+}
+
+// serveDeadline makes a read deadline act on a served connection that
+// waits in the poller, where no read is pending to fail: when t passes,
+// a goroutine is started that finds the deadline passed and ends the
+// connection, as a read loop's read would.
+func (c *Conn) serveDeadline(t time.Time) {
+	s := c.served.Load()
+	if s == nil {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.deadline != nil {
+		s.deadline.Stop()
+		s.deadline = nil
+	}
+	if t.IsZero() || s.ended.Load() {
+		return
+	}
+	s.deadline = time.AfterFunc(time.Until(t), func() {
+		if s.parked.CompareAndSwap(true, false) {
+			c.serveReady(s)
+		}
+	})
 }
 
 // serveParked, when set by a test, is told each time a served connection

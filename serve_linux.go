@@ -18,7 +18,9 @@ type poller struct {
 	next  uint32           // guarded by pollers.mu: the next key to try
 }
 
-// pollers holds the running poller, if any.
+// pollers holds the running poller, if any. It is one per process, like
+// the runtime's own poller: one epoll set serves every Upgrader, and a
+// served connection needs no more than its registration.
 var pollers struct {
 	mu sync.Mutex
 	p  *poller
@@ -35,6 +37,9 @@ const armed = syscall.EPOLLIN | syscall.EPOLLRDHUP | syscall.EPOLLONESHOT
 func watch(c *Conn, s *serveState) bool {
 	pollers.mu.Lock()
 	defer pollers.mu.Unlock()
+	if s.ended.Load() {
+		return false // end ran first and found no poller to forget c in
+	}
 	p := pollers.p
 	if p == nil {
 		var err error
@@ -124,10 +129,13 @@ func (p *poller) run() {
 		pollers.mu.Lock()
 		if waitErr != nil {
 			// Cannot happen on a live descriptor; if it does, the
-			// connections go on with a goroutine each.
+			// connections go on with a goroutine each. The descriptor is
+			// closed first, so that a rearm after the sweep fails and its
+			// goroutine keeps serving.
 			if pollers.p == p {
 				pollers.p = nil
 			}
+			p.file.Close()
 			for _, c := range p.conns {
 				if s := c.served.Load(); s.parked.CompareAndSwap(true, false) {
 					go c.serveLoop(s)
@@ -135,7 +143,6 @@ func (p *poller) run() {
 			}
 			p.conns = nil
 			pollers.mu.Unlock()
-			p.file.Close()
 			return
 		}
 		for _, ev := range events[:n] {
@@ -150,11 +157,17 @@ func (p *poller) run() {
 }
 
 // forget drops a connection that has ended: closing its socket took it
-// out of the epoll set. The last one stops the poller.
-func (p *poller) forget(id uint32) {
+// out of the epoll set (were the socket kept open elsewhere, its one-shot
+// registration would report once more, for a key nobody holds). The last
+// one stops the poller.
+func forget(s *serveState) {
 	pollers.mu.Lock()
 	defer pollers.mu.Unlock()
-	delete(p.conns, id)
+	p := s.poller
+	if p == nil {
+		return
+	}
+	delete(p.conns, s.id)
 	if len(p.conns) == 0 {
 		p.stop()
 	}

@@ -8,4 +8,4 @@ type poller struct{}
 
 func watch(*Conn, *serveState) bool      { return false }
 func (*poller) rearm(*Conn, uint32) bool { return false }
-func (*poller) forget(uint32)            {}
+func forget(*serveState)                 {}

@@ -5,7 +5,9 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"runtime"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -192,4 +194,84 @@ func TestServeWithoutPoller(t *testing.T) {
 	p.wantFrame(fin|wBinary, "piped")
 	require.NoError(t, c.Terminate())
 	assert.Equal(t, StatusAbnormalClosure, wantEnded(t, ended).Code)
+}
+
+// TestServeEndRace: a connection that ends while Serve registers it is
+// forgotten by the poller all the same (goleak, in TestMain, sees the
+// poller stop) and its onEnd runs once.
+func TestServeEndRace(t *testing.T) {
+	for range 50 {
+		_, c := connect(t, nil)
+		ended := make(chan CloseEvent, 2)
+		go func() { _ = c.Terminate() }()
+		require.NoError(t, c.Serve(func(MessageType, io.Reader) {}, func(ev CloseEvent) { ended <- ev }))
+		assert.Equal(t, StatusAbnormalClosure, wantEnded(t, ended).Code)
+	}
+}
+
+// TestServeEndAfterMessage: onEnd waits for the onMessage that is running
+// when the connection ends, so that it may free what onMessage uses.
+func TestServeEndAfterMessage(t *testing.T) {
+	p, c := connect(t, nil)
+	inMessage, finish := make(chan struct{}), make(chan struct{})
+	var running atomic.Bool
+	ranDuring := make(chan bool, 1)
+	require.NoError(t, c.Serve(func(MessageType, io.Reader) {
+		running.Store(true)
+		close(inMessage)
+		<-finish
+		running.Store(false)
+	}, func(CloseEvent) { ranDuring <- running.Load() }))
+	p.send(fin|wText, []byte("hold on"))
+	<-inMessage
+	require.NoError(t, c.Terminate())
+	<-c.Done()
+	close(finish)
+	assert.False(t, <-ranDuring, "onEnd ran while onMessage was running")
+}
+
+// TestServeReadDeadline: a read deadline ends a served connection that
+// waits in the poller, as it ends a read loop's blocked read.
+func TestServeReadDeadline(t *testing.T) {
+	_, c := connect(t, nil)
+	parked, ended := served(t, c)
+	wantParked(t, parked)
+	require.NoError(t, c.SetReadDeadline(time.Now().Add(20*time.Millisecond)))
+	ev := wantEnded(t, ended)
+	assert.Equal(t, StatusAbnormalClosure, ev.Code)
+	assert.ErrorIs(t, ev.Err, os.ErrDeadlineExceeded)
+}
+
+// TestServeCloseDelivers: while Close waits for the peer's close frame,
+// the messages the peer sends before it still reach onMessage, as they
+// reach a read loop inside NextReader.
+func TestServeCloseDelivers(t *testing.T) {
+	p, c := connect(t, nil)
+	park := make(chan struct{}, 8)
+	hook := func(cc *Conn) {
+		if cc == c {
+			park <- struct{}{}
+		}
+	}
+	serveParked.Store(&hook)
+	t.Cleanup(func() { serveParked.Store(nil) })
+	got := make(chan string, 4)
+	require.NoError(t, c.Serve(func(_ MessageType, r io.Reader) {
+		b, _ := io.ReadAll(r)
+		got <- string(b)
+	}, nil))
+	wantParked(t, park)
+	closed := make(chan error, 1)
+	go func() { closed <- c.Close(StatusNormalClosure, "") }()
+	p.wantClose(StatusNormalClosure)
+	p.send(fin|wText, []byte("sent before the peer's close"))
+	p.sendClose(StatusNormalClosure, "")
+	p.wantEOF()
+	require.NoError(t, <-closed)
+	select {
+	case m := <-got:
+		assert.Equal(t, "sent before the peer's close", m)
+	default:
+		t.Error("the message before the peer's close frame was discarded")
+	}
 }
