@@ -41,6 +41,7 @@ func (c *Conn) Serve(
 		return errors.New("websocket: Serve needs an onMessage function")
 	}
 	s := &serveState{onMessage: onMessage, onEnd: onEnd}
+	s.ready = func() { c.serveReady(s) }
 	s.left.Store(2) // before finish can find s
 	if !c.served.CompareAndSwap(nil, s) {
 		return errors.New("websocket: Serve was already called")
@@ -66,6 +67,8 @@ type serveState struct {
 	onEnd     func(CloseEvent)
 	ended     atomic.Bool
 	parked    atomic.Bool // waiting in the poller: whoever unsets it serves c next
+	ready     func()      // c.serveReady(s), made once: a go statement with it allocates nothing
+	handle    pollHandle  // the epoll registration, on Linux
 	poller    *poller     // guarded by pollers.mu; nil: served by a goroutine of its own
 	id        uint32      // guarded by pollers.mu: the connection's key in poller
 	mu        sync.Mutex
@@ -122,7 +125,7 @@ func (c *Conn) serveReady(s *serveState) {
 		switch {
 		case err == errIdle:
 			s.parked.Store(true)
-			if s.poller.rearm(c, s.id) {
+			if s.poller.rearm(s) {
 				if hook := serveParked.Load(); hook != nil {
 					(*hook)(c)
 				}

@@ -3,6 +3,7 @@ package websocket
 import (
 	"os"
 	"sync"
+	"sync/atomic"
 	"syscall"
 )
 
@@ -12,11 +13,22 @@ import (
 // waits for the epoll descriptor in the runtime's poller, like any socket,
 // so it holds no thread. A poller runs while it watches a connection.
 type poller struct {
-	file  *os.File         // the epoll descriptor
-	raw   syscall.RawConn  // file's, so that no use of it races its close
-	conns map[uint32]*Conn // guarded by pollers.mu
-	next  uint32           // guarded by pollers.mu: the next key to try
+	file    *os.File         // the epoll descriptor
+	raw     syscall.RawConn  // file's, so that no use of it races its close
+	conns   map[uint32]*Conn // guarded by pollers.mu
+	next    uint32           // guarded by pollers.mu: the next key to try
+	stopped bool             // guarded by pollers.mu
+
+	// Workers serve connections that turn readable. One that has parked
+	// its connection waits on work for the next, so that a goroutine's
+	// start, and the growth of its stack, is not paid per message; at
+	// most maxIdleWorkers wait, and all leave when the poller stops.
+	work chan *serveState
+	idle atomic.Int32
+	done chan struct{}
 }
+
+const maxIdleWorkers = 64
 
 // pollers holds the running poller, if any. It is one per process, like
 // the runtime's own poller: one epoll set serves every Upgrader, and a
@@ -56,7 +68,8 @@ func watch(c *Conn, s *serveState) bool {
 	p.next = id + 1
 	// Not armed yet: bytes may already wait in c's buffer, where epoll
 	// cannot see them, and two goroutines must never serve c at once.
-	if !p.ctl(c, syscall.EPOLL_CTL_ADD, id, syscall.EPOLLONESHOT) {
+	s.handle.init(c.br.raw)
+	if !p.ctl(s, syscall.EPOLL_CTL_ADD, id, syscall.EPOLLONESHOT) {
 		if len(p.conns) == 0 {
 			p.stop()
 		}
@@ -64,7 +77,7 @@ func watch(c *Conn, s *serveState) bool {
 	}
 	p.conns[id] = c
 	s.poller, s.id = p, id
-	go c.serveReady(s)
+	p.dispatch(s)
 	return true
 }
 
@@ -78,7 +91,12 @@ func newPoller() (*poller, error) {
 		syscall.Close(fd)
 		return nil, os.NewSyscallError("setnonblock", err)
 	}
-	p := &poller{file: os.NewFile(uintptr(fd), "websocket-epoll"), conns: map[uint32]*Conn{}}
+	p := &poller{
+		file:  os.NewFile(uintptr(fd), "websocket-epoll"),
+		conns: map[uint32]*Conn{},
+		work:  make(chan *serveState),
+		done:  make(chan struct{}),
+	}
 	if p.raw, err = p.file.SyscallConn(); err != nil {
 		p.file.Close()
 		return nil, err
@@ -86,24 +104,49 @@ func newPoller() (*poller, error) {
 	return p, nil
 }
 
-// ctl adds or modifies c's registration, and reports whether it could:
-// not once c's socket or the poller is closed.
-func (p *poller) ctl(c *Conn, op int, id uint32, events uint32) bool {
-	ev := syscall.EpollEvent{Events: events, Fd: int32(id)}
-	var ctlErr error
-	err := p.raw.Control(func(epfd uintptr) {
-		ctlErr = c.br.raw.Control(func(fd uintptr) {
-			if err := syscall.EpollCtl(int(epfd), op, int(fd), &ev); err != nil {
-				ctlErr = err
-			}
-		})
-	})
-	return err == nil && ctlErr == nil
+// pollHandle is a served connection's side of its epoll registration,
+// with the closures of the epoll calls made once, so that re-arming after
+// each message allocates nothing. One goroutine at a time uses it: watch,
+// then the goroutine serving the connection.
+type pollHandle struct {
+	sock     syscall.RawConn // the connection's socket
+	op       int
+	ev       syscall.EpollEvent
+	epfd     uintptr
+	ctlErr   error
+	onEpoll  func(epfd uintptr) // run inside the poller's Control
+	onSocket func(fd uintptr)   // run inside the socket's Control
 }
 
-// rearm asks the poller to report c's socket once more.
-func (p *poller) rearm(c *Conn, id uint32) bool {
-	return p.ctl(c, syscall.EPOLL_CTL_MOD, id, armed)
+func (h *pollHandle) init(sock syscall.RawConn) {
+	h.sock = sock
+	h.onEpoll = func(epfd uintptr) {
+		h.epfd = epfd
+		if err := h.sock.Control(h.onSocket); err != nil {
+			h.ctlErr = err
+		}
+	}
+	h.onSocket = func(fd uintptr) {
+		h.ctlErr = syscall.EpollCtl(int(h.epfd), h.op, int(fd), &h.ev)
+	}
+}
+
+// ctl adds or modifies s's registration, and reports whether it could:
+// not once the socket or the poller is closed. Both are used inside their
+// Control, so that neither descriptor can be closed, and its number
+// reused, during the call.
+func (p *poller) ctl(s *serveState, op int, id uint32, events uint32) bool {
+	h := &s.handle
+	h.op, h.ev, h.ctlErr = op, syscall.EpollEvent{Events: events, Fd: int32(id)}, nil
+	if err := p.raw.Control(h.onEpoll); err != nil {
+		return false
+	}
+	return h.ctlErr == nil
+}
+
+// rearm asks the poller to report s's socket once more.
+func (p *poller) rearm(s *serveState) bool {
+	return p.ctl(s, syscall.EPOLL_CTL_MOD, s.id, armed)
 }
 
 // run starts a goroutine for each connection whose socket turns readable,
@@ -132,10 +175,7 @@ func (p *poller) run() {
 			// connections go on with a goroutine each. The descriptor is
 			// closed first, so that a rearm after the sweep fails and its
 			// goroutine keeps serving.
-			if pollers.p == p {
-				pollers.p = nil
-			}
-			p.file.Close()
+			p.stop()
 			for _, c := range p.conns {
 				if s := c.served.Load(); s.parked.CompareAndSwap(true, false) {
 					go c.serveLoop(s)
@@ -148,7 +188,7 @@ func (p *poller) run() {
 		for _, ev := range events[:n] {
 			if c := p.conns[uint32(ev.Fd)]; c != nil {
 				if s := c.served.Load(); s.parked.CompareAndSwap(true, false) {
-					go c.serveReady(s)
+					p.dispatch(s)
 				}
 			}
 		}
@@ -178,5 +218,37 @@ func (p *poller) stop() {
 	if pollers.p == p {
 		pollers.p = nil
 	}
-	p.file.Close()
+	if !p.stopped {
+		p.stopped = true
+		p.file.Close()
+		close(p.done)
+	}
+}
+
+// dispatch has a worker serve s: one that waits, or a new one.
+func (p *poller) dispatch(s *serveState) {
+	select {
+	case p.work <- s:
+	default:
+		go p.worker(s)
+	}
+}
+
+// worker serves s, then each connection it is given, until none comes
+// while enough other workers wait, or the poller stops.
+func (p *poller) worker(s *serveState) {
+	for {
+		s.ready()
+		if p.idle.Add(1) > maxIdleWorkers {
+			p.idle.Add(-1)
+			return
+		}
+		select {
+		case s = <-p.work:
+			p.idle.Add(-1)
+		case <-p.done:
+			p.idle.Add(-1)
+			return
+		}
+	}
 }

@@ -6,6 +6,8 @@ package websocket
 // connection.
 type poller struct{}
 
-func watch(*Conn, *serveState) bool      { return false }
-func (*poller) rearm(*Conn, uint32) bool { return false }
-func forget(*serveState)                 {}
+type pollHandle struct{}
+
+func watch(*Conn, *serveState) bool    { return false }
+func (*poller) rearm(*serveState) bool { return false }
+func forget(*serveState)               {}
