@@ -403,8 +403,9 @@ const maxCloseReason = maxControlPayload - 2
 // goes on receiving the messages the peer sent before its close frame, then
 // a *CloseError; so does Serve's onMessage. Otherwise Close reads and
 // discards them itself, handing over to a reader that arrives meanwhile; a
-// reader that stops reading during Close gets 100 ms to come back before
-// Close reads in its place.
+// reader that stops reading during Close, or is between two reads of a
+// message when Close is called, gets 100 ms to come back before Close
+// reads in its place.
 //
 // Close returns nil when the handshake completed, also when the peer's close
 // frame arrived first and Close joined its answer. It returns an error when
@@ -468,7 +469,9 @@ func (c *Conn) awaitPeerClose(deadline time.Time) {
 			grace.Stop()
 		}
 	}()
-	sawReader := false
+	// A reader between two reads of a message counts as one that just
+	// left: it gets readerGrace to come back for the rest.
+	sawReader := c.midMessage()
 	for {
 		// Besides the end and the deadline, one of these ends the wait.
 		var readerLeft, lockFreed <-chan struct{}
@@ -520,6 +523,17 @@ func (c *Conn) awaitPeerClose(deadline time.Time) {
 			return
 		}
 	}
+}
+
+// midMessage reports whether the application holds a reader in the
+// middle of a message and is not inside a read method right now.
+func (c *Conn) midMessage() bool {
+	if c.readers.Load() > 0 || !c.readLock.tryLock() {
+		return false // a reader is inside a read method
+	}
+	defer c.readLock.unlock()
+	rd := &c.rd
+	return (!rd.messageDone() || rd.compressed) && !rd.discarded && !c.ended()
 }
 
 // readerGrace is how long Close lets a reader that stopped reading come

@@ -2,6 +2,7 @@ package websocket
 
 import (
 	"bufio"
+	"io"
 	"net"
 	"sync"
 	"testing"
@@ -426,4 +427,49 @@ func TestViolationLingerKeepsCloseDeadline(t *testing.T) {
 	for _, d := range rec.got[1:] {
 		assert.Equal(t, rec.got[0], d, "every read deadline after Close's is Close's")
 	}
+}
+
+// TestCloseMidMessage: a reader that is between two reads of a message
+// when Close is called gets the rest of it, as the peer sent it before
+// its close frame; Close does not discard it in the reader's place.
+func TestCloseMidMessage(t *testing.T) {
+	// The reader comes back well within the grace; a slow machine must
+	// not make it miss.
+	grace := readerGrace
+	readerGrace = 10 * time.Second
+	t.Cleanup(func() { readerGrace = grace })
+	p, c := connect(t, nil)
+	p.send(wText, []byte("part1"))
+	firstRead, goOn := make(chan struct{}), make(chan struct{})
+	rest := make(chan string, 1)
+	go func() {
+		_, r, err := c.NextReader()
+		if err != nil {
+			rest <- err.Error()
+			return
+		}
+		var first [5]byte
+		_, _ = io.ReadFull(r, first[:])
+		close(firstRead)
+		<-goOn
+		b, err := io.ReadAll(r)
+		if err != nil {
+			rest <- err.Error()
+			return
+		}
+		rest <- string(b)
+		for err == nil {
+			_, _, err = c.NextReader() // on to the peer's close frame
+		}
+	}()
+	<-firstRead
+	closed := make(chan error, 1)
+	go func() { closed <- c.Close(StatusNormalClosure, "") }()
+	p.wantClose(StatusNormalClosure)
+	p.send(fin|wCont, []byte("part2"))
+	p.sendClose(StatusNormalClosure, "")
+	close(goOn)
+	assert.Equal(t, "part2", <-rest)
+	p.wantEOF()
+	require.NoError(t, <-closed)
 }

@@ -52,6 +52,9 @@ func (l *waitLock) lockOr(abort, stop <-chan struct{}) bool {
 	}
 }
 
+// tryLock takes the lock if it is free, without waiting.
+func (l *waitLock) tryLock() bool { return l.state.CompareAndSwap(lockFree, lockHeld) }
+
 // contend takes the lock, or marks it contended and returns the channel
 // on which unlock leaves a token. A caller that waits on the channel among
 // other cases must call contend again as soon as it takes a token.
