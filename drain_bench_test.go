@@ -14,7 +14,6 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -157,13 +156,4 @@ func drainClientAnswer(conn net.Conn, br *bufio.Reader) error {
 		return fmt.Errorf("want EOF, got %d bytes, %v", n, err)
 	}
 	return nil
-}
-
-// raiseFileLimit lifts the soft limit on open files to the hard one.
-func raiseFileLimit() {
-	var l syscall.Rlimit
-	if syscall.Getrlimit(syscall.RLIMIT_NOFILE, &l) == nil {
-		l.Cur = l.Max
-		_ = syscall.Setrlimit(syscall.RLIMIT_NOFILE, &l)
-	}
 }
