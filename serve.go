@@ -14,7 +14,8 @@ import (
 // returns at once.
 //
 // A connection served this way holds no goroutine and no buffer while the
-// peer sends nothing: on Linux, for a connection over TCP or a Unix
+// peer sends nothing (compression's context takeover keeps its window, as
+// it does for any reader): on Linux, for a connection over TCP or a Unix
 // socket, one poller per process watches every served connection and
 // starts a goroutine when bytes arrive, which reads and hands over
 // messages until the peer has sent nothing more. Elsewhere, or when the
