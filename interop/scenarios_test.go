@@ -541,7 +541,14 @@ func serverClosesDuringTraffic(t *testing.T, ck clientKind, c *client, sc *serve
 	cev := sc.CloseEvent()
 	assert.True(t, cev.WasClean, "%+v", cev)
 
-	// The client saw whole echoes only, in order, then the close.
+	wantEchoesThenClose(t, c, ck, payload, 4001, "bye")
+}
+
+// wantEchoesThenClose checks that the client saw whole echoes only, the
+// i-th being payload(i), then a clean close with code and reason; it
+// returns how many echoes came.
+func wantEchoesThenClose(t *testing.T, c *client, ck clientKind, payload func(int) []byte, code int, reason string) int {
+	t.Helper()
 	echoes := 0
 	for {
 		ev := c.next(t)
@@ -559,11 +566,11 @@ func serverClosesDuringTraffic(t *testing.T, ck clientKind, c *client, sc *serve
 			continue
 		}
 		require.Equal(t, "close", ev.Event, "%v", ev)
-		assert.Equal(t, 4001, ev.Code)
-		assert.Equal(t, "bye", ev.Reason)
+		assert.Equal(t, code, ev.Code)
+		assert.Equal(t, reason, ev.Reason)
 		if ev.WasClean != nil {
 			assert.True(t, *ev.WasClean)
 		}
-		break
+		return echoes
 	}
 }

@@ -2,7 +2,6 @@ package interop
 
 import (
 	"bytes"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -575,29 +574,7 @@ func serverCloseDuringTraffic(t *testing.T, readWhole bool) {
 		}
 		t.Logf("%s: onMessage got %d of %d messages before the close", ck.name, got, count)
 
-		echoes := 0
-		for {
-			ev := c.next(t)
-			if ev.Event == "message" {
-				echo, err := base64.StdEncoding.DecodeString(ev.Data)
-				require.NoError(t, err)
-				requireSameBytes(t, payload(echoes), echo, fmt.Sprintf("echo %d", echoes))
-				echoes++
-				continue
-			}
-			if ev.Event == "error" && strings.Contains(ev.Message, "ConnectionClosed") {
-				// websockets fails a send that comes after the close.
-				t.Logf("%s: %s", ck.name, ev.Message)
-				continue
-			}
-			require.Equal(t, "close", ev.Event, "%v", ev)
-			assert.Equal(t, 4000, ev.Code)
-			assert.Equal(t, "served bye", ev.Reason)
-			if ev.WasClean != nil {
-				assert.True(t, *ev.WasClean)
-			}
-			break
-		}
+		echoes := wantEchoesThenClose(t, c, ck, payload, 4000, "served bye")
 		t.Logf("%s: the client got %d whole echoes before the close", ck.name, echoes)
 	})
 }
