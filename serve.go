@@ -73,7 +73,7 @@ type serveState struct {
 	poller    *poller     // guarded by pollers.mu; nil: served by a goroutine of its own
 	id        uint32      // guarded by pollers.mu: the connection's key in poller
 	mu        sync.Mutex
-	deadline  *time.Timer // guarded by mu: SetReadDeadline's, while one is set
+	deadline  *time.Timer // guarded by mu: SetReadDeadline's, made by the first
 	// left counts what onEnd waits for: the connection's end, and the last
 	// goroutine serving it (or the poller's hold on it) letting go.
 	left atomic.Int32
@@ -177,18 +177,23 @@ func (c *Conn) serveDeadline(t time.Time) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.deadline != nil {
-		s.deadline.Stop()
-		s.deadline = nil
-	}
 	if t.IsZero() || s.ended.Load() {
+		if s.deadline != nil {
+			s.deadline.Stop()
+		}
 		return
 	}
-	s.deadline = time.AfterFunc(time.Until(t), func() {
-		if s.parked.CompareAndSwap(true, false) {
-			c.serveReady(s)
-		}
-	})
+	// One timer, reset: a reader that moves its deadline on after every
+	// message is the common case.
+	if s.deadline == nil {
+		s.deadline = time.AfterFunc(time.Until(t), func() {
+			if s.parked.CompareAndSwap(true, false) {
+				c.serveReady(s)
+			}
+		})
+		return
+	}
+	s.deadline.Reset(time.Until(t))
 }
 
 // serveParked, when set by a test, is told each time a served connection
