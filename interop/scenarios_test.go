@@ -224,6 +224,27 @@ func TestClientClose(t *testing.T) {
 // then closes with code and reason.
 func clientCloses(t *testing.T, ck clientKind, c *client, sc *serverConn, last string, code int, reason string) {
 	t.Helper()
+	clientSendsClose(t, ck, c, last, code, reason)
+
+	assert.Equal(t, message{websocket.TextMessage, []byte(last)}, sc.nextMessage(t))
+	err := sc.waitReadErr(t, promptly)
+	var ce *websocket.CloseError
+	require.ErrorAs(t, err, &ce)
+	assert.Equal(t, websocket.StatusCode(code), ce.Code)
+	assert.Equal(t, reason, ce.Reason)
+	assert.Equal(t, websocket.CloseEvent{
+		Code:      websocket.StatusCode(code),
+		Reason:    reason,
+		WasClean:  true,
+		Initiator: websocket.SidePeer,
+	}, sc.waitDone(t, promptly))
+}
+
+// clientSendsClose is the client's side of scenario 2: it sends last,
+// then its close frame, and checks that the close completes promptly and
+// cleanly with its own code and reason echoed.
+func clientSendsClose(t *testing.T, ck clientKind, c *client, last string, code int, reason string) {
+	t.Helper()
 	// A message right before the close frame reaches the server's reader
 	// first.
 	c.send(t, command{Op: "send", Type: "text", Data: last})
@@ -256,19 +277,6 @@ func clientCloses(t *testing.T, ck clientKind, c *client, sc *serverConn, last s
 		assert.True(t, *ev.WasClean, "wasClean")
 		assert.False(t, sawError, "no error event on a clean close")
 	}
-
-	assert.Equal(t, message{websocket.TextMessage, []byte(last)}, sc.nextMessage(t))
-	err := sc.waitReadErr(t, promptly)
-	var ce *websocket.CloseError
-	require.ErrorAs(t, err, &ce)
-	assert.Equal(t, websocket.StatusCode(code), ce.Code)
-	assert.Equal(t, reason, ce.Reason)
-	assert.Equal(t, websocket.CloseEvent{
-		Code:      websocket.StatusCode(code),
-		Reason:    reason,
-		WasClean:  true,
-		Initiator: websocket.SidePeer,
-	}, sc.waitDone(t, promptly))
 }
 
 // Scenario 3: the server sends a message, then Close(4001, "bye"). The

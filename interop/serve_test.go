@@ -350,36 +350,7 @@ func TestServeClientClose(t *testing.T) {
 		roundTrip(t, c, sc.serverConn, "first message", websocket.BinaryMessage, allBytes())
 
 		const last = "last before the close"
-		c.send(t, command{Op: "send", Type: "text", Data: last})
-		start := time.Now()
-		c.send(t, command{Op: "close", Code: 1000, Reason: reason})
-		// The echo of the last message may come before the close, or not
-		// at all: a browser drops messages once it is closing.
-		var ev event
-		sawError := false
-		for {
-			ev = c.next(t)
-			if ev.Event == "message" {
-				assert.Equal(t, last, ev.Data)
-				continue
-			}
-			if ev.Event == "error" {
-				sawError = true
-				continue
-			}
-			require.Equal(t, "close", ev.Event, "%s: want the close event, got %v", c.name, ev)
-			break
-		}
-		took := ev.at.Sub(start)
-		t.Logf("%s: close event %v after %v", ck.name, ev, took)
-		assert.Equal(t, 1000, ev.Code, "the client sees the server's echo of its code")
-		assert.Equal(t, reason, ev.Reason, "the client sees the server's echo of its reason")
-		assert.Less(t, took, promptly, "the client's close completes: the server answered and closed TCP")
-		if ck.name == chromium {
-			require.NotNil(t, ev.WasClean)
-			assert.True(t, *ev.WasClean, "wasClean")
-			assert.False(t, sawError, "no error event on a clean close")
-		}
+		clientSendsClose(t, ck, c, last, 1000, reason)
 
 		assert.Equal(t, message{websocket.TextMessage, []byte(last)}, sc.nextMessage(t))
 		assert.Equal(t, websocket.CloseEvent{
