@@ -56,9 +56,9 @@ type closeFields struct {
 	peerReason   string
 	cause        error // the first reason the end is not clean
 	closeSendErr error
-	closeBy      time.Time  // Close's deadline: a linger it waits for ends by then
-	event        CloseEvent // set by finish
-	recorded     bool       // finish has set event
+	closeTimer   *time.Timer // set when closing starts: ends the handshake at the close timeout
+	event        CloseEvent  // set by finish
+	recorded     bool        // finish has set event
 }
 
 // closeState is where a connection stands in the closing handshake.
@@ -182,6 +182,14 @@ func (c *Conn) step(ev closeEvent, info closeInfo) closeAction {
 		c.readerLeft = make(chan struct{}, 1)
 		c.closeWritten = make(chan struct{})
 		c.closing.Store(true)
+		if next != stateClosed {
+			// The one bound on every wait of the handshake, ours or the
+			// application's: at the close timeout the connection is
+			// dropped, which ends any read or write still blocked. One
+			// timer, not a deadline per read and write, because a close
+			// storm starts thousands at once.
+			c.closeTimer = time.AfterFunc(c.closeTimeout, c.timeout)
+		}
 		// Pings end with the open state: a missed pong must not cut
 		// short a closing handshake that has its own timeout.
 		c.stopHeartbeat()
@@ -205,19 +213,19 @@ func (c *Conn) step(ev closeEvent, info closeInfo) closeAction {
 // produced the action, outside closeMu.
 
 // sendClose writes our close frame (an empty one for StatusNoStatusRcvd)
-// and reports the outcome to closeTCP through closeWritten. The write is
-// bounded by deadline, which also bounds any data frame that holds the
-// frame lock ahead of it.
-func (c *Conn) sendClose(code StatusCode, reason string, deadline time.Time) error {
+// and reports the outcome to closeTCP through closeWritten. The close
+// timer bounds the write, and any data frame that holds the frame lock
+// ahead of it.
+func (c *Conn) sendClose(code StatusCode, reason string) error {
 	defer close(c.closeWritten)
-	_ = c.stream.SetWriteDeadline(deadline)
-	var p [maxControlPayload]byte
-	n := 0
-	if code != StatusNoStatusRcvd {
-		binary.BigEndian.PutUint16(p[:], uint16(code))
-		n = 2 + copy(p[2:], reason)
+	var err error
+	if code == StatusNoStatusRcvd {
+		err = c.writeControl(opClose, nil, "", nil)
+	} else {
+		var b [2]byte
+		binary.BigEndian.PutUint16(b[:], uint16(code))
+		err = c.writeControl(opClose, b[:], reason, nil)
 	}
-	err := c.writeControl(opClose, p[:n], deadline, nil)
 	c.closeMu.Lock()
 	c.closeSendErr = err
 	c.closeMu.Unlock()
@@ -253,7 +261,11 @@ func (c *Conn) finish(orderly bool) {
 	ev.WasClean = orderly && ev.Err == nil
 	c.event = ev
 	c.recorded = true
+	timer := c.closeTimer
 	c.closeMu.Unlock()
+	if timer != nil {
+		timer.Stop()
+	}
 	_ = c.stream.Close()
 	c.stopHeartbeat()
 	if c.onEnd != nil {
@@ -285,23 +297,20 @@ func (c *Conn) timeout() {
 func (c *Conn) fail(pe *protocolError) {
 	switch c.step(evFail, closeInfo{cause: pe}) {
 	case actSendClose:
-		deadline := time.Now().Add(c.closeTimeout)
-		if c.sendClose(pe.code, pe.reason(), deadline) == nil {
-			c.linger(deadline)
+		if c.sendClose(pe.code, pe.reason()) == nil {
+			c.linger()
 		}
 		c.abort(nil, SideLocal)
 	case actLinger:
 		// Close sent our frame first: the violation gets no frame of its
-		// own, but the same linger once that frame is out.
+		// own, but the same linger once that frame is out, within the
+		// same close timeout.
 		<-c.closeWritten
 		c.closeMu.Lock()
-		sent, by := c.closeSendErr == nil, c.closeBy
+		sent := c.closeSendErr == nil
 		c.closeMu.Unlock()
-		if by.IsZero() {
-			by = time.Now().Add(c.closeTimeout)
-		}
 		if sent {
-			c.linger(by)
+			c.linger()
 		}
 		c.abort(nil, SideLocal)
 	case actDropTCP:
@@ -310,15 +319,25 @@ func (c *Conn) fail(pe *protocolError) {
 }
 
 // linger half-closes TCP after a failure's close frame and discards what
-// arrives until the peer closes its side or the deadline passes. Closing
-// at once could reset the connection while the peer still sends, and a
-// reset can destroy our close frame before the peer reads it.
-func (c *Conn) linger(deadline time.Time) {
+// arrives until the peer closes its side or the close timer drops the
+// connection. Closing at once could reset the connection while the peer
+// still sends, and a reset can destroy our close frame before the peer
+// reads it.
+func (c *Conn) linger() {
 	if c.stream.CloseWrite() != nil {
 		return
 	}
-	_ = c.stream.SetReadDeadline(deadline)
+	c.liftReadDeadline()
 	_, _ = io.Copy(io.Discard, c.br)
+}
+
+// liftReadDeadline takes away a read deadline the application set: once
+// the handshake has started, the close timer bounds every read, and an
+// earlier deadline must not cut the handshake short.
+func (c *Conn) liftReadDeadline() {
+	if c.readDeadline.Swap(0) != 0 {
+		_ = c.stream.SetReadDeadline(time.Time{})
+	}
 }
 
 // handleCloseFrame acts on the peer's close frame; the read path calls it
@@ -334,7 +353,7 @@ func (c *Conn) handleCloseFrame(payload []byte) error {
 		// [RFC6455 5.5.1]: "the endpoint typically echos the status code
 		// it received". The reason goes back too, so that a browser that
 		// closed with one finds it in its close event.
-		if err := c.sendClose(code, reason, time.Now().Add(c.closeTimeout)); err != nil {
+		if err := c.sendClose(code, reason); err != nil {
 			c.abort(err, SideLocal)
 		} else if c.step(evEchoSent, closeInfo{}) == actCloseTCP {
 			c.closeTCP()
@@ -358,7 +377,7 @@ func (c *Conn) readFailed(err error) error {
 	case errors.As(err, &pe):
 		c.fail(pe)
 	case errors.Is(err, os.ErrDeadlineExceeded) && c.closing.Load():
-		c.timeout() // the deadline of the closing handshake
+		c.timeout() // a deadline set as the handshake began: it ends the handshake
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		c.abort(fmt.Errorf("websocket: read: %w", err), SideLocal)
 	default:
@@ -427,16 +446,12 @@ func (c *Conn) Close(code StatusCode, reason string) error {
 		<-c.done
 		return c.closeResult()
 	}
-	deadline := time.Now().Add(c.closeTimeout)
-	c.closeMu.Lock()
-	c.closeBy = deadline
-	c.closeMu.Unlock()
-	_ = c.stream.SetReadDeadline(deadline)
-	if err := c.sendClose(code, reason, deadline); err != nil {
+	c.liftReadDeadline()
+	if err := c.sendClose(code, reason); err != nil {
 		c.abort(fmt.Errorf("websocket: failed to send close frame: %w", err), SideLocal)
 		return c.closeResult()
 	}
-	c.awaitPeerClose(deadline)
+	c.awaitPeerClose()
 	return c.closeResult()
 }
 
@@ -454,15 +469,13 @@ func checkCloseArgs(code StatusCode, reason string) error {
 	return nil
 }
 
-// awaitPeerClose waits until the connection has ended or the deadline has
-// passed. While an application reader is inside a read method, the reader
+// awaitPeerClose waits until the connection has ended, by the peer's close
+// frame or the close timer. While an application reader is inside a read method, the reader
 // sees the peer's messages and close frame. While none is, Close reads
 // and discards frames itself, one at a time, so that a reader that comes
 // takes over at the next frame. A reader that leaves gets readerGrace to
 // come back before Close reads in its place.
-func (c *Conn) awaitPeerClose(deadline time.Time) {
-	timer := time.NewTimer(time.Until(deadline))
-	defer timer.Stop()
+func (c *Conn) awaitPeerClose() {
 	var grace *time.Timer
 	defer func() {
 		if grace != nil {
@@ -473,7 +486,7 @@ func (c *Conn) awaitPeerClose(deadline time.Time) {
 	// left: it gets readerGrace to come back for the rest.
 	sawReader := c.midMessage()
 	for {
-		// Besides the end and the deadline, one of these ends the wait.
+		// Besides the end, one of these ends the wait.
 		var readerLeft, lockFreed <-chan struct{}
 		var graceOver <-chan time.Time
 		switch {
@@ -496,9 +509,6 @@ func (c *Conn) awaitPeerClose(deadline time.Time) {
 		if readerLeft != nil || graceOver != nil || lockFreed != nil {
 			select {
 			case <-c.done:
-				return
-			case <-timer.C:
-				c.timeout()
 				return
 			case <-readerLeft:
 				continue

@@ -60,17 +60,18 @@ const (
 type Conn struct {
 	noCopy noCopy
 
-	stream       stream
-	role         role
-	subprotocol  string
-	closeTimeout time.Duration
-	writeTimeout time.Duration
-	readLimit    atomic.Int64
-	hb           heartbeat
-	deflate      deflateState // permessage-deflate, when deflate.on
-	onEnd        func()       // run once the connection has ended: leaves its Group
-	served       atomic.Pointer[serveState]
-	readDeadline atomic.Int64 // SetReadDeadline's, in Unix nanoseconds; 0 for none
+	stream        stream
+	role          role
+	subprotocol   string
+	closeTimeout  time.Duration
+	writeTimeout  time.Duration
+	readLimit     atomic.Int64
+	hb            heartbeat
+	deflate       deflateState // permessage-deflate, when deflate.on
+	onEnd         func()       // run once the connection has ended: leaves its Group
+	served        atomic.Pointer[serveState]
+	readDeadline  atomic.Int64 // SetReadDeadline's, in Unix nanoseconds; 0 for none
+	writeDeadline atomic.Bool  // SetWriteDeadline set one; the close frame lifts it
 
 	// Read state. readLock is held by the goroutine reading frames: an
 	// application reader, or Close draining; readers counts the
@@ -190,6 +191,7 @@ func (c *Conn) SetWriteDeadline(t time.Time) error {
 	if c.closing.Load() {
 		return nil
 	}
+	c.writeDeadline.Store(!t.IsZero())
 	return c.stream.SetWriteDeadline(t)
 }
 
@@ -214,7 +216,7 @@ func (c *Conn) Ping(ctx context.Context, payload []byte) error {
 	c.pings = append(c.pings, w)
 	c.pingMu.Unlock()
 	defer c.forgetPing(w)
-	if err := c.writeControl(opPing, payload, time.Time{}, ctx.Done()); err != nil {
+	if err := c.writeControl(opPing, payload, "", ctx.Done()); err != nil {
 		if err == errWriteStopped {
 			return fmt.Errorf("websocket: ping: %w", ctx.Err())
 		}

@@ -683,3 +683,38 @@ func TestHandshakeAddrs(t *testing.T) {
 		assert.Equal(t, "tcp", a.Network())
 	}
 }
+
+// TestHandshakeClearsServerDeadlines upgrades on an http.Server with read
+// and write timeouts: a WebSocket outlives them, as the deadline setters'
+// docs promise no deadline until one is set. (net/http clears its
+// deadlines when the connection is hijacked; Upgrade sets and clears its
+// own for the response. The close timer relies on both.)
+func TestHandshakeClearsServerDeadlines(t *testing.T) {
+	const serverTimeout = 50 * time.Millisecond
+	conns := make(chan *Conn, 1)
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := (&Upgrader{}).Upgrade(w, r, nil)
+		if err != nil {
+			return
+		}
+		t.Cleanup(func() { _ = c.Terminate() })
+		conns <- c
+	}))
+	srv.Config.ReadTimeout = serverTimeout
+	srv.Config.WriteTimeout = serverTimeout
+	srv.Start()
+	t.Cleanup(srv.Close)
+	p := dial(t, srv.Listener.Addr().String(), nil)
+	c := <-conns
+
+	// Outlast both timeouts: the condition under test, not a wait for
+	// another goroutine.
+	time.Sleep(2 * serverTimeout)
+	p.send(fin|wText, []byte("still here"))
+	typ, msg, err := c.ReadMessage()
+	require.NoError(t, err)
+	assert.Equal(t, TextMessage, typ)
+	assert.Equal(t, "still here", string(msg))
+	require.NoError(t, c.WriteMessage(TextMessage, msg))
+	p.wantFrame(fin|wText, "still here")
+}

@@ -77,7 +77,7 @@ func (c *Conn) beat(gen uint64) {
 	hb.mu.Unlock()
 	// A failed write ends the connection on its own; a write stuck behind
 	// a blocked writer is cut short by the pong timeout.
-	_ = c.writeControl(opPing, nil, time.Time{}, nil)
+	_ = c.writeControl(opPing, nil, "", nil)
 }
 
 // pongArrived tells the heartbeat that the peer answered.

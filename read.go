@@ -6,7 +6,6 @@ import (
 	"io"
 	"net"
 	"slices"
-	"time"
 )
 
 // readState is where the read path stands in the frame and message being
@@ -112,7 +111,7 @@ func (c *Conn) handleControl(h header) error {
 		// [RFC6455 5.5.2]: answered "as soon as is practical", also
 		// between the fragments of a message and while our close frame
 		// waits for the peer's.
-		_ = c.writeControl(opPong, p, time.Time{}, nil)
+		_ = c.writeControl(opPong, p, "", nil)
 	case opPong:
 		c.gotPong(p)
 	case opClose:

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/klauspost/compress/flate"
@@ -338,14 +339,15 @@ func (c *Conn) writeTwo(hdr, payload []byte) error {
 	return err
 }
 
-// writeControl writes one control frame. Once the closing handshake has
-// started, only the close frame and pongs may go out: [RFC6455 5.5.2]
-// asks for a pong to every ping until the peer's close frame arrives. The
-// close frame is written by the deadline of the closing handshake, set
-// once the lock is held so that no data write can replace it; other
-// frames by the WriteTimeout. The wait for the lock ends when the
-// connection ends or stop is closed (nil: never).
-func (c *Conn) writeControl(op opcode, payload []byte, deadline time.Time, stop <-chan struct{}) error {
+// writeControl writes one control frame, whose payload is payload
+// followed by text (a close frame's code and reason). Once the closing
+// handshake has started, only the close frame and pongs may go out:
+// [RFC6455 5.5.2] asks for a pong to every ping until the peer's close
+// frame arrives. Control frames are bounded by the WriteTimeout; the close
+// frame, and everything after it, also by the close timer, so a write
+// deadline the application set is lifted for it. The wait for the lock
+// ends when the connection ends or stop is closed (nil: never).
+func (c *Conn) writeControl(op opcode, payload []byte, text string, stop <-chan struct{}) error {
 	if !c.frameLock.lockOr(c.done, stop) {
 		if c.ended() {
 			return c.writeClosedErr()
@@ -356,19 +358,28 @@ func (c *Conn) writeControl(op opcode, payload []byte, deadline time.Time, stop 
 	if (c.closing.Load() && op != opClose && op != opPong) || c.writeBroken {
 		return c.writeClosedErr()
 	}
-	if !deadline.IsZero() {
-		_ = c.stream.SetWriteDeadline(deadline)
-	} else {
-		c.armWriteDeadline()
+	c.armWriteDeadline()
+	if op == opClose && c.writeDeadline.Swap(false) && c.writeTimeout == 0 {
+		_ = c.stream.SetWriteDeadline(time.Time{})
 	}
-	var b [maxHeaderSize + maxControlPayload]byte
-	hn := putHeader((*[maxHeaderSize]byte)(b[:]), header{fin: true, op: op, length: int64(len(payload))})
+	// The frame is built in a pooled buffer: one on the stack would escape
+	// through the stream's Write, and a goroutine started just to call
+	// Close would need a larger stack for it.
+	b := controlFrames.Get().(*controlFrame)
+	defer controlFrames.Put(b)
+	hn := putHeader((*[maxHeaderSize]byte)(b[:]), header{fin: true, op: op, length: int64(len(payload) + len(text))})
 	n := hn + copy(b[hn:], payload)
+	n += copy(b[n:], text)
 	if _, err := c.stream.Write(b[:n]); err != nil {
 		return c.writeFailed(err)
 	}
 	return nil
 }
+
+// controlFrame holds a control frame: header and the longest payload.
+type controlFrame [maxHeaderSize + maxControlPayload]byte
+
+var controlFrames = sync.Pool{New: func() any { return new(controlFrame) }}
 
 // errWriteStopped is returned when the caller gave up waiting to write.
 var errWriteStopped = errors.New("websocket: gave up waiting to write")
