@@ -210,9 +210,14 @@ type manySample struct {
 	heapPerConn  float64 // bytes of heap in use plus stacks per idle connection
 	stackPerConn float64 // of which stacks
 	stormSec     float64 // seconds until every connection ended
-	outcomes     [numOutcomes]int
-	closeErrs    int64 // close calls that returned an error in the server
-	closeErrEx   string
+	// CPU seconds the storm took in the server (until every close call
+	// returned) and in the load generator (until every client saw its end).
+	stormServerCPU, stormClientCPU float64
+	// What the server allocated in the storm, per connection.
+	stormAllocs, stormBytes float64
+	outcomes                [numOutcomes]int
+	closeErrs               int64 // close calls that returned an error in the server
+	closeErrEx              string
 }
 
 // jsonSet holds the JSON documents of one size that connections cycle
@@ -475,11 +480,18 @@ func runMany(p *serverProc, n int, key cellKey, mode compression, storm bool) (m
 	for i, c := range clients {
 		wg.Go(func() { outcomes[i], ends[i] = c.answerClose(deadline) })
 	}
+	before, err := p.stats(false)
+	if err != nil {
+		return s, err
+	}
+	cu0, cs0 := cpuTime()
 	t0 := time.Now()
 	if err := p.closeAll(); err != nil {
 		return s, err
 	}
 	wg.Wait()
+	cu1, cs1 := cpuTime()
+	s.stormClientCPU = cu1 + cs1 - cu0 - cs0
 	last := t0
 	for i := range n {
 		s.outcomes[outcomes[i]]++
@@ -501,6 +513,9 @@ func runMany(p *serverProc, n int, key cellKey, mode compression, storm bool) (m
 		runtime.Gosched()
 	}
 	s.closeErrs, s.closeErrEx = after.CloseErr, after.CloseErrEx
+	s.stormServerCPU = after.CPUUser + after.CPUSys - before.CPUUser - before.CPUSys
+	s.stormAllocs = float64(after.Mallocs-before.Mallocs) / float64(n)
+	s.stormBytes = float64(after.TotalAlloc-before.TotalAlloc) / float64(n)
 	return s, nil
 }
 
@@ -656,8 +671,8 @@ func runDriver(cfg config) error {
 				continue
 			}
 			r.many[lib] = append(r.many[lib], s)
-			fmt.Fprintf(os.Stderr, "  %-8s rss %6.0f B/conn  heap+stack %6.0f B/conn (stack %4.0f)  storm %.3f s  %v  close errors %d %s\n",
-				lib, s.rssPerConn, s.heapPerConn, s.stackPerConn, s.stormSec, s.outcomes, s.closeErrs, s.closeErrEx)
+			fmt.Fprintf(os.Stderr, "  %-8s rss %6.0f B/conn  heap+stack %6.0f B/conn (stack %4.0f)  storm %.3f s (cpu: server %.3f s, load %.3f s; server allocs %.1f, %.0f B per conn)  %v  close errors %d %s\n",
+				lib, s.rssPerConn, s.heapPerConn, s.stackPerConn, s.stormSec, s.stormServerCPU, s.stormClientCPU, s.stormAllocs, s.stormBytes, s.outcomes, s.closeErrs, s.closeErrEx)
 		}
 		if len(zManyLibs) > 0 {
 			fmt.Fprintf(os.Stderr, "rep %d/%d  idle connections after one 1 KiB JSON echo, compression on\n", rep+1, cfg.reps)
