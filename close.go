@@ -501,8 +501,10 @@ func (c *Conn) awaitPeerClose() {
 				grace.Reset(readerGrace)
 			}
 			graceOver = grace.C
-		case c.takeServed():
-			continue // its goroutine is a reader now
+		case c.parkedInPoller():
+			// Serve's poller hands the peer's frames to a worker as they
+			// come, the close frame too: nobody needs to read in its place.
+			readerLeft = c.readerLeft
 		default:
 			lockFreed = c.readLock.contend()
 		}
