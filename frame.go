@@ -190,7 +190,9 @@ func putHeader(b *[maxHeaderSize]byte, h header) int {
 
 // mask XORs b with key, starting at offset pos of the key stream, and
 // returns the offset for the bytes that follow b. Masking is its own
-// inverse, so it also unmasks. The bulk runs eight bytes at a time.
+// inverse, so it also unmasks. The bulk runs in blocks of 64 bytes
+// (maskBlocks: SSE2 registers on amd64, machine words elsewhere), the
+// rest eight bytes at a time.
 func mask(key [4]byte, pos int, b []byte) int {
 	pos &= 3
 	if len(b) >= 16 {
@@ -199,12 +201,9 @@ func mask(key [4]byte, pos int, b []byte) int {
 		k32 := binary.LittleEndian.Uint32(key[:])
 		k32 = bits.RotateLeft32(k32, -8*pos)
 		k64 := uint64(k32) | uint64(k32)<<32
-		for len(b) >= 32 {
-			binary.LittleEndian.PutUint64(b, binary.LittleEndian.Uint64(b)^k64)
-			binary.LittleEndian.PutUint64(b[8:], binary.LittleEndian.Uint64(b[8:])^k64)
-			binary.LittleEndian.PutUint64(b[16:], binary.LittleEndian.Uint64(b[16:])^k64)
-			binary.LittleEndian.PutUint64(b[24:], binary.LittleEndian.Uint64(b[24:])^k64)
-			b = b[32:]
+		if n := len(b) &^ 63; n > 0 {
+			maskBlocks(b[:n], k64)
+			b = b[n:]
 		}
 		for len(b) >= 8 {
 			binary.LittleEndian.PutUint64(b, binary.LittleEndian.Uint64(b)^k64)

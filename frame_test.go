@@ -753,7 +753,8 @@ func testPattern(n int) []byte {
 func TestMaskAgainstReference(t *testing.T) {
 	t.Parallel()
 	key := [4]byte{0x12, 0x34, 0x56, 0x78}
-	for n := 0; n <= 100; n++ {
+	// Up to several 64-byte blocks, with every length of tail after them.
+	for n := 0; n <= 300; n++ {
 		for pos := 0; pos < 8; pos++ {
 			// A sub-slice at an odd offset: the fast path must not assume
 			// any alignment.
@@ -779,7 +780,7 @@ func TestMaskAgainstReference(t *testing.T) {
 func TestMaskStaysInBounds(t *testing.T) {
 	t.Parallel()
 	key := [4]byte{0xFF, 0xFF, 0xFF, 0xFF}
-	for n := 0; n <= 70; n++ {
+	for n := 0; n <= 200; n++ {
 		buf := make([]byte, n+16)
 		mask(key, 1, buf[8:8+n])
 		require.Equal(t, make([]byte, 8), buf[:8], "n=%d", n)
