@@ -501,10 +501,8 @@ func (c *Conn) awaitPeerClose() {
 				grace.Reset(readerGrace)
 			}
 			graceOver = grace.C
-		case c.parkedInPoller():
-			// Serve's poller hands the peer's frames to a worker as they
-			// come, the close frame too: nobody needs to read in its place.
-			readerLeft = c.readerLeft
+		case c.takeServed():
+			continue // its goroutine is a reader now
 		default:
 			lockFreed = c.readLock.contend()
 		}

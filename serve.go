@@ -148,12 +148,22 @@ func (c *Conn) serveReady(s *serveState) {
 	}
 }
 
-// parkedInPoller reports whether c is served and waits in the poller:
-// when bytes arrive, a worker reads them, and once the closing handshake
-// has started it reads on until the connection ends.
-func (c *Conn) parkedInPoller() bool {
+// takeServed takes a served connection that waits in the poller and reads
+// it with a goroutine of its own, counted as a reader, until it ends:
+// Close calls it so that the messages the peer sent before its close frame
+// still reach onMessage, as they reach a read loop. It reports whether it
+// took the connection.
+func (c *Conn) takeServed() bool {
 	s := c.served.Load()
-	return s != nil && s.parked.Load()
+	if s == nil || !s.parked.CompareAndSwap(true, false) {
+		return false
+	}
+	c.beginRead()
+	go func() {
+		defer c.endRead()
+		c.serveLoop(s)
+	}()
+	return true
 }
 
 // serveDeadline makes a read deadline act on a served connection that

@@ -275,3 +275,53 @@ func TestServeCloseDelivers(t *testing.T) {
 		t.Error("the message before the peer's close frame was discarded")
 	}
 }
+
+// TestServeCloseWaitsBetweenMessages: while Close waits for the peer's
+// close frame, a served connection whose onMessage is still busy with
+// one message gets the next one too, as a read loop that comes back
+// within the reader grace does; Close does not read it in its place.
+func TestServeCloseWaitsBetweenMessages(t *testing.T) {
+	grace := readerGrace
+	readerGrace = 10 * time.Second // far beyond the test's pause
+	t.Cleanup(func() { readerGrace = grace })
+	p, c := connect(t, nil)
+	park := make(chan struct{}, 8)
+	hook := func(cc *Conn) {
+		if cc == c {
+			park <- struct{}{}
+		}
+	}
+	serveParked.Store(&hook)
+	t.Cleanup(func() { serveParked.Store(nil) })
+	got := make(chan string, 4)
+	busy, goOn := make(chan struct{}), make(chan struct{})
+	require.NoError(t, c.Serve(func(_ MessageType, r io.Reader) {
+		b, _ := io.ReadAll(r)
+		got <- string(b)
+		if string(b) == "first" {
+			close(busy)
+			<-goOn
+		}
+	}, nil))
+	wantParked(t, park)
+	closed := make(chan error, 1)
+	go func() { closed <- c.Close(StatusNormalClosure, "") }()
+	p.wantClose(StatusNormalClosure)
+	p.send(fin|wText, []byte("first"))
+	<-busy
+	p.send(fin|wText, []byte("second"))
+	p.sendClose(StatusNormalClosure, "")
+	// Give a Close that would read in onMessage's place the time to do
+	// it: the pause is the scenario, not a wait for a result.
+	time.Sleep(100 * time.Millisecond)
+	close(goOn)
+	p.wantEOF()
+	require.NoError(t, <-closed)
+	assert.Equal(t, "first", <-got)
+	select {
+	case m := <-got:
+		assert.Equal(t, "second", m)
+	default:
+		t.Error("Close discarded the message onMessage would have read next")
+	}
+}
