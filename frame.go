@@ -191,8 +191,8 @@ func putHeader(b *[maxHeaderSize]byte, h header) int {
 // mask XORs b with key, starting at offset pos of the key stream, and
 // returns the offset for the bytes that follow b. Masking is its own
 // inverse, so it also unmasks. The bulk runs in blocks of 64 bytes
-// (maskBlocks: SSE2 registers on amd64, machine words elsewhere), the
-// rest eight bytes at a time.
+// (maskBlocks: AVX2 registers where the CPU has them, machine words
+// elsewhere), the rest eight bytes at a time.
 func mask(key [4]byte, pos int, b []byte) int {
 	pos &= 3
 	if len(b) >= 16 {
@@ -215,4 +215,16 @@ func mask(key [4]byte, pos int, b []byte) int {
 		pos++
 	}
 	return pos & 3
+}
+
+// maskWords XORs b, whose length is a multiple of 32, with the key stream
+// k64 repeated, a machine word at a time.
+func maskWords(b []byte, k64 uint64) {
+	for len(b) >= 32 {
+		binary.LittleEndian.PutUint64(b, binary.LittleEndian.Uint64(b)^k64)
+		binary.LittleEndian.PutUint64(b[8:], binary.LittleEndian.Uint64(b[8:])^k64)
+		binary.LittleEndian.PutUint64(b[16:], binary.LittleEndian.Uint64(b[16:])^k64)
+		binary.LittleEndian.PutUint64(b[24:], binary.LittleEndian.Uint64(b[24:])^k64)
+		b = b[32:]
+	}
 }
