@@ -193,6 +193,7 @@ func (p *serverProc) stop() {
 
 // cellSample is one measurement of one throughput cell.
 type cellSample struct {
+	rep          int     // the repetition it was taken in
 	rtps         float64 // round trips per second
 	cpuPer100k   float64 // server CPU seconds (user+sys) per 100,000 round trips
 	allocsPerMsg float64 // server mallocs per echoed message
@@ -206,6 +207,7 @@ type cellSample struct {
 
 // manySample is one measurement of idle memory and the close storm.
 type manySample struct {
+	rep          int     // the repetition it was taken in
 	rssPerConn   float64 // bytes of RSS per idle connection
 	heapPerConn  float64 // bytes of heap in use plus stacks per idle connection
 	stackPerConn float64 // of which stacks
@@ -644,6 +646,7 @@ func runDriver(cfg config) error {
 					fail(lib, k.String(), err)
 					continue
 				}
+				s.rep = rep
 				r.cells[lib][k] = append(r.cells[lib][k], s)
 				fmt.Fprintf(os.Stderr, "  %-17s %7.0f rt/s  cpu %6.3f s/100k (busy %3.0f%%, client %6.3f)  %5.2f allocs %6.0f B/msg  p50 %7.1f µs  p99 %7.1f µs  wire %.0f/%.0f B\n",
 					lib, s.rtps, s.cpuPer100k, s.serverBusy*100, s.clientPer100, s.allocsPerMsg, s.bytesPerMsg, s.p50, s.p99, s.wireIn, s.wireOut)
@@ -670,6 +673,7 @@ func runDriver(cfg config) error {
 				fail(lib, "idle/close storm", err)
 				continue
 			}
+			s.rep = rep
 			r.many[lib] = append(r.many[lib], s)
 			fmt.Fprintf(os.Stderr, "  %-8s rss %6.0f B/conn  heap+stack %6.0f B/conn (stack %4.0f)  storm %.3f s (cpu: server %.3f s, load %.3f s; server allocs %.1f, %.0f B per conn)  %v  close errors %d %s\n",
 				lib, s.rssPerConn, s.heapPerConn, s.stackPerConn, s.stormSec, s.stormServerCPU, s.stormClientCPU, s.stormAllocs, s.stormBytes, s.outcomes, s.closeErrs, s.closeErrEx)

@@ -125,14 +125,23 @@ func runServer(lib string, cpu int) error {
 	}
 	if dir := os.Getenv("BENCH_CPUPROFILE"); dir != "" {
 		// A development aid: one CPU profile per server process, named
-		// after its library, for `go tool pprof`.
-		f, err := os.CreateTemp(dir, lib+"-"+os.Getenv("BENCH_WHAT")+"-*.pprof")
+		// after its library, for `go tool pprof`. A storm measurement's
+		// starts with the storm, leaving out the connections' set-up.
+		what := os.Getenv("BENCH_WHAT")
+		f, err := os.CreateTemp(dir, lib+"-"+what+"-*.pprof")
 		if err != nil {
 			return err
 		}
 		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
+		start := func() {
+			if err := pprof.StartCPUProfile(f); err != nil {
+				fmt.Fprintln(os.Stderr, "cpu profile:", err)
+			}
+		}
+		if what == "storm" {
+			s.beforeCloseAll = start
+		} else {
+			start()
 		}
 		defer pprof.StopCPUProfile()
 	}

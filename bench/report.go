@@ -150,6 +150,7 @@ func formatReport(cfg config, r results, took time.Duration) string {
 		}
 		b.WriteString("\n")
 	}
+	formatPairedCPU(&b, cfg, r, keys)
 
 	fmt.Fprintf(&b, "**Idle connections: %d, after one 16 B echo each, GC run (lower is better)**\n\n", cfg.manyConns)
 	head("ours / best peer")
@@ -243,6 +244,16 @@ func formatReport(cfg config, r results, took time.Duration) string {
 			}
 		}
 		fmt.Fprintf(&b, "\nClose storm time, ours against the fastest peer that waits for the peer's close frame: %s.\n", ratio(t, peers, false))
+		waiting := func(l string) bool { return waits(l) }
+		if pr := pairedRatios(cfg.reps, "ours", cfg.libs, waiting, func(l string) map[int]float64 {
+			m := map[int]float64{}
+			for _, s := range r.many[l] {
+				m[s.rep] = s.stormSec
+			}
+			return m
+		}); len(pr) > 0 {
+			fmt.Fprintf(&b, "The same within each repetition: %s.\n", describePaired(pr))
+		}
 		for _, l := range cfg.libs {
 			if v, ok := waitTimes[l]; ok && isOurs(l) && l != "ours" {
 				fmt.Fprintf(&b, "Close storm time, %s against the same: %s.\n", l, ratio(v, peers, false))
@@ -488,5 +499,80 @@ func formatDeflate(b *strings.Builder, cfg config, r results) {
 	}
 	if len(zs) > 0 && len(offs) > 0 {
 		fmt.Fprintf(b, "\nIdle RSS per connection, ours-deflate against ours with compression off (same echo): %.2fx.\n", median(zs)/median(offs))
+	}
+}
+
+// pairedRatios divides ours by the lowest peer (of those keep accepts)
+// within each repetition that has both, so that what moves the whole
+// machine between repetitions cancels out. get returns a library's
+// values by repetition.
+func pairedRatios(reps int, ours string, libs []string, keep func(string) bool, get func(string) map[int]float64) []float64 {
+	o := get(ours)
+	peers := map[string]map[int]float64{}
+	for _, l := range libs {
+		if !isOurs(l) && keep(l) {
+			peers[l] = get(l)
+		}
+	}
+	var out []float64
+	for rep := range reps {
+		v, ok := o[rep]
+		if !ok {
+			continue
+		}
+		best := math.Inf(1)
+		for _, p := range peers {
+			if pv, ok := p[rep]; ok && pv < best {
+				best = pv
+			}
+		}
+		if !math.IsInf(best, 1) && best > 0 {
+			out = append(out, v/best)
+		}
+	}
+	return out
+}
+
+// describePaired renders paired ratios: their median, their range, and in
+// how many repetitions ours was at or below the best peer.
+func describePaired(pr []float64) string {
+	lo, hi, atOrBelow := slices.Min(pr), slices.Max(pr), 0
+	for _, v := range pr {
+		if v <= 1 {
+			atOrBelow++
+		}
+	}
+	return fmt.Sprintf("median %.2fx, from %.2fx to %.2fx, at or below the best peer in %d of %d", median(pr), lo, hi, atOrBelow, len(pr))
+}
+
+// formatPairedCPU adds the table the CPU target is judged by: server CPU
+// per round trip, ours against the best peer of the same repetition.
+func formatPairedCPU(b *strings.Builder, cfg config, r results, keys []cellKey) {
+	rows := 0
+	var t strings.Builder
+	t.WriteString("**Server CPU per round trip, ours against the best peer within each repetition (lower is better)**\n\n")
+	t.WriteString("| | ours / best peer, median | range | repetitions at or below the best peer |\n|---|--:|--:|--:|\n")
+	for _, k := range keys {
+		pr := pairedRatios(cfg.reps, "ours", cfg.libs, func(string) bool { return true }, func(l string) map[int]float64 {
+			m := map[int]float64{}
+			for _, s := range r.cells[l][k] {
+				m[s.rep] = s.cpuPer100k
+			}
+			return m
+		})
+		if len(pr) == 0 {
+			continue
+		}
+		rows++
+		atOrBelow := 0
+		for _, v := range pr {
+			if v <= 1 {
+				atOrBelow++
+			}
+		}
+		fmt.Fprintf(&t, "| %s | %.2fx | %.2fx–%.2fx | %d of %d |\n", k, median(pr), slices.Min(pr), slices.Max(pr), atOrBelow, len(pr))
+	}
+	if rows > 0 {
+		b.WriteString(t.String() + "\n")
 	}
 }

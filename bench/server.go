@@ -95,6 +95,9 @@ type echoServer struct {
 
 	closeOK, closeErr atomic.Int64
 	closeErrSample    atomic.Value // string: the first close error
+	// beforeCloseAll, when set, runs as a close storm starts: it starts
+	// the CPU profile of a storm measurement.
+	beforeCloseAll func()
 
 	ours    ours.Upgrader
 	gorilla gorilla.Upgrader
@@ -187,6 +190,9 @@ func (s *echoServer) live() int {
 // closeAll starts closing every live connection at once, one goroutine
 // each, and returns how many it started.
 func (s *echoServer) closeAll() int {
+	if s.beforeCloseAll != nil {
+		s.beforeCloseAll()
+	}
 	s.mu.Lock()
 	closers := make([]func() error, 0, len(s.conns))
 	for _, f := range s.conns {
