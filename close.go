@@ -33,7 +33,11 @@ import (
 //	        Terminate, EOF, I/O error: drop TCP
 //
 // The server closes TCP first, as section 7.1.1 asks. "Close TCP" waits for
-// our close frame to be written; "drop TCP" does not. Where this simplifies
+// our close frame to be written; "drop TCP" does not. A timer armed when
+// the state leaves open bounds the handshake: at the close timeout it drops
+// TCP, or, once closed, cuts short a close TCP whose frame is still stuck
+// behind a peer that does not read; Terminate cuts it the same way. Where
+// this simplifies
 // the RFC: after a protocol violation we send our close frame, half-close
 // TCP and discard what arrives until the peer closes its side or the close
 // timeout passes, instead of parsing the peer's answer (section 7.1.7 says
@@ -102,17 +106,18 @@ func (e closeEvent) String() string { return closeEventNames[e] }
 type closeAction uint8
 
 const (
-	actNone      closeAction = iota // nothing: the event is stale or impossible here
-	actRefuse                       // Close: a close already started; report net.ErrClosed
-	actJoin                         // Close: the peer's close is being answered; wait for the end
-	actSendClose                    // send our close frame
-	actEcho                         // answer the peer's close frame
-	actCloseTCP                     // close TCP in order, once our close frame is out
-	actDropTCP                      // close TCP now
-	actLinger                       // our close frame is already going: half-close TCP, read to the peer's end, then drop TCP
+	actNone       closeAction = iota // nothing: the event is stale or impossible here
+	actRefuse                        // Close: a close already started; report net.ErrClosed
+	actJoin                          // Close: the peer's close is being answered; wait for the end
+	actSendClose                     // send our close frame
+	actEcho                          // answer the peer's close frame
+	actCloseTCP                      // close TCP in order, once our close frame is out
+	actDropTCP                       // close TCP now
+	actLinger                        // our close frame is already going: half-close TCP, read to the peer's end, then drop TCP
+	actCutPending                    // closed, but TCP waits for our close frame to go out: close it now
 )
 
-var closeActionNames = [...]string{"none", "refuse", "join", "sendClose", "echo", "closeTCP", "dropTCP", "linger"}
+var closeActionNames = [...]string{"none", "refuse", "join", "sendClose", "echo", "closeTCP", "dropTCP", "linger", "cutPending"}
 
 func (a closeAction) String() string { return closeActionNames[a] }
 
@@ -150,8 +155,13 @@ func transition(s closeState, ev closeEvent) (closeState, closeAction) {
 			return stateClosed, actDropTCP
 		}
 	case stateClosed:
-		if ev == evClose {
+		switch ev {
+		case evClose:
 			return s, actRefuse
+		case evTimeout, evAbort:
+			// TCP may still wait for our close frame to go out (close
+			// TCP, not drop TCP): cut that wait short.
+			return s, actCutPending
 		}
 	}
 	return s, actNone
@@ -173,8 +183,8 @@ func (c *Conn) step(ev closeEvent, info closeInfo) closeAction {
 	defer c.closeMu.Unlock()
 	from := c.state
 	next, act := transition(from, ev)
-	if act == actNone || act == actRefuse || act == actJoin {
-		return act
+	if act == actNone || act == actRefuse || act == actJoin || act == actCutPending {
+		return act // nothing to record: the state stays
 	}
 	if from == stateOpen {
 		// Made here, not with the Conn, so that an open connection does
@@ -184,10 +194,11 @@ func (c *Conn) step(ev closeEvent, info closeInfo) closeAction {
 		c.closing.Store(true)
 		if next != stateClosed {
 			// The one bound on every wait of the handshake, ours or the
-			// application's: at the close timeout the connection is
-			// dropped, which ends any read or write still blocked. One
-			// timer, not a deadline per read and write, because a close
-			// storm starts thousands at once.
+			// application's: at the close timeout the stream is closed
+			// (drop TCP, or cut a close TCP still waiting for our frame),
+			// which ends any read or write still blocked. One timer, not
+			// a deadline per read and write, because a close storm starts
+			// thousands at once.
 			c.closeTimer = time.AfterFunc(c.closeTimeout, c.timeout)
 		}
 		// Pings end with the open state: a missed pong must not cut
@@ -285,11 +296,32 @@ func (c *Conn) abort(cause error, side Side) {
 	}
 }
 
-// timeout drops a connection whose closing handshake ran out of time.
+// timeout drops a connection whose closing handshake ran out of time:
+// the close timer calls it.
 func (c *Conn) timeout() {
-	if c.step(evTimeout, closeInfo{cause: ErrCloseTimeout}) == actDropTCP {
+	switch c.step(evTimeout, closeInfo{cause: ErrCloseTimeout}) {
+	case actDropTCP:
 		c.dropTCP()
+	case actCutPending:
+		c.cutPending(ErrCloseTimeout)
 	}
+}
+
+// cutPending ends a connection whose state is closed but whose TCP still
+// waits for our close frame to go out, blocked behind a peer that does
+// not read: closing the stream fails that write, and the record gets
+// cause. It reports whether there was such a wait.
+func (c *Conn) cutPending(cause error) bool {
+	c.closeMu.Lock()
+	pending := !c.recorded
+	if pending && c.cause == nil {
+		c.cause = cause
+	}
+	c.closeMu.Unlock()
+	if pending {
+		_ = c.stream.Close()
+	}
+	return pending
 }
 
 // fail is the one place where a protocol violation by the peer becomes a
@@ -376,8 +408,6 @@ func (c *Conn) readFailed(err error) error {
 	case err == errPeerClosed:
 	case errors.As(err, &pe):
 		c.fail(pe)
-	case errors.Is(err, os.ErrDeadlineExceeded) && c.closing.Load():
-		c.timeout() // a deadline set as the handshake began: it ends the handshake
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		c.abort(fmt.Errorf("websocket: read: %w", err), SideLocal)
 	default:
@@ -470,11 +500,11 @@ func checkCloseArgs(code StatusCode, reason string) error {
 }
 
 // awaitPeerClose waits until the connection has ended, by the peer's close
-// frame or the close timer. While an application reader is inside a read method, the reader
-// sees the peer's messages and close frame. While none is, Close reads
-// and discards frames itself, one at a time, so that a reader that comes
-// takes over at the next frame. A reader that leaves gets readerGrace to
-// come back before Close reads in its place.
+// frame or the close timer. While an application reader is inside a read
+// method, the reader sees the peer's messages and close frame. While none
+// is, Close reads and discards frames itself, one at a time, so that a
+// reader that comes takes over at the next frame. A reader that leaves
+// gets readerGrace to come back before Close reads in its place.
 func (c *Conn) awaitPeerClose() {
 	var grace *time.Timer
 	defer func() {
@@ -569,23 +599,16 @@ func (c *Conn) closeResult() error {
 // net.ErrClosed when the connection had already ended. It may be called
 // from any goroutine, at any time, any number of times.
 func (c *Conn) Terminate() error {
-	if c.step(evAbort, closeInfo{cause: ErrTerminated, side: SideLocal}) == actDropTCP {
+	switch c.step(evAbort, closeInfo{cause: ErrTerminated, side: SideLocal}) {
+	case actDropTCP:
 		c.dropTCP()
 		return nil
+	case actCutPending:
+		if c.cutPending(ErrTerminated) {
+			return nil
+		}
 	}
-	// The state is closed, but the orderly close may still wait for our
-	// close frame to go out. Cut it short, and let the record say so.
-	c.closeMu.Lock()
-	pending := !c.recorded
-	if pending && c.cause == nil {
-		c.cause = ErrTerminated
-	}
-	c.closeMu.Unlock()
-	if !pending {
-		return fmt.Errorf("websocket: terminate: %w", net.ErrClosed)
-	}
-	_ = c.stream.Close()
-	return nil
+	return fmt.Errorf("websocket: terminate: %w", net.ErrClosed)
 }
 
 // parseClosePayload decodes a close frame's body (section 5.5.1): empty,

@@ -46,8 +46,8 @@ func TestTransition(t *testing.T) {
 		{stateClosed, evFail, stateClosed, actNone},
 		{stateClosed, evPeerClose, stateClosed, actNone},
 		{stateClosed, evEchoSent, stateClosed, actNone},
-		{stateClosed, evTimeout, stateClosed, actNone},
-		{stateClosed, evAbort, stateClosed, actNone},
+		{stateClosed, evTimeout, stateClosed, actCutPending},
+		{stateClosed, evAbort, stateClosed, actCutPending},
 	}
 	for _, tt := range tests {
 		t.Run(tt.from.String()+"/"+tt.ev.String(), func(t *testing.T) {
@@ -382,26 +382,59 @@ func TestConcurrentClose(t *testing.T) {
 	assert.Equal(t, 1, ok)
 }
 
-// TestViolationLingerKeepsCloseDeadline: when Close's own drain reads a
+// halfConn is one end of a connection made of two net.Pipes, one per
+// direction, so that CloseWrite ends one direction and keeps the other,
+// as on TCP; a single net.Pipe closes both.
+type halfConn struct {
+	net.Conn          // reads come from here
+	w        net.Conn // writes go here
+}
+
+func (h *halfConn) Write(p []byte) (int, error)        { return h.w.Write(p) }
+func (h *halfConn) SetWriteDeadline(t time.Time) error { return h.w.SetWriteDeadline(t) }
+func (h *halfConn) CloseWrite() error                  { return h.w.Close() }
+
+func (h *halfConn) SetDeadline(t time.Time) error {
+	_ = h.w.SetWriteDeadline(t)
+	return h.Conn.SetReadDeadline(t)
+}
+
+func (h *halfConn) Close() error {
+	_ = h.w.Close()
+	return h.Conn.Close()
+}
+
+// halfPipe returns the two ends of a half-closable in-memory connection.
+func halfPipe() (a, b *halfConn) {
+	aOut, bIn := net.Pipe()
+	bOut, aIn := net.Pipe()
+	return &halfConn{Conn: aIn, w: aOut}, &halfConn{Conn: bIn, w: bOut}
+}
+
+// TestViolationLingerWithinCloseTimeout: when Close's own drain reads a
 // protocol violation late in the handshake, the linger that follows ends
-// by Close's deadline, not by a fresh close timeout, so Close stays
-// within CloseTimeout. The peer never closes its side, so only the
-// timeout ends the linger.
-func TestViolationLingerKeepsCloseDeadline(t *testing.T) {
-	const closeTimeout = time.Second
-	p, c := connect(t, &Upgrader{CloseTimeout: closeTimeout})
-	start := time.Now()
-	closed := make(chan error, 1)
-	go func() { closed <- c.Close(StatusNormalClosure, "") }()
-	p.wantClose(StatusNormalClosure)
-	// Most of the handshake's time passes before the violation: the
-	// scenario under test, not a wait for another goroutine.
-	time.Sleep(closeTimeout * 6 / 10)
-	p.sendRaw([]byte{fin | wText, 2, 'h', 'i'}) // unmasked: a violation
-	p.wantEOF()                                 // the linger's half-close
-	require.ErrorIs(t, <-closed, ErrProtocol)
-	// A fresh timeout would have taken until 1.6 s.
-	assert.Less(t, time.Since(start), closeTimeout*3/2, "the linger outlasted Close's deadline")
+// at Close's timeout, not at a fresh one. The peer never closes its side,
+// so only the close timer ends the linger.
+func TestViolationLingerWithinCloseTimeout(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const closeTimeout = 5 * time.Second
+		server, client := halfPipe()
+		c := newConn(&netStream{Conn: server}, (&Upgrader{CloseTimeout: closeTimeout}).config(""))
+		t.Cleanup(func() {
+			_ = c.Terminate()
+			client.Close()
+		})
+		p := &peer{t: t, conn: client, br: bufio.NewReader(client), key: [4]byte{9, 8, 7, 6}, timeout: time.Hour}
+		start := time.Now()
+		closed := make(chan error, 1)
+		go func() { closed <- c.Close(StatusNormalClosure, "") }()
+		p.wantClose(StatusNormalClosure)
+		time.Sleep(closeTimeout * 6 / 10)
+		p.sendRaw([]byte{fin | wText, 2, 'h', 'i'}) // unmasked: a violation
+		p.wantEOF()                                 // the linger's half-close
+		require.ErrorIs(t, <-closed, ErrProtocol)
+		assert.Equal(t, closeTimeout, time.Since(start))
+	})
 }
 
 // TestCloseMidMessage: a reader that is between two reads of a message

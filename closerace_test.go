@@ -84,6 +84,29 @@ func TestTerminateWhileCloseWaits(t *testing.T) {
 	})
 }
 
+// TestCloseTimeoutWhileCloseWaits: as above, but nobody calls Terminate:
+// the close timer cuts the wait for our close frame at the close timeout.
+func TestCloseTimeoutWhileCloseWaits(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p, c := pipeConn(t, nil)
+		go func() { _ = c.WriteMessage(BinaryMessage, make([]byte, 1<<16)) }() // the peer never reads it
+		msgs := readAll(c)
+		synctest.Wait()
+		start := time.Now()
+		closed := make(chan error, 1)
+		go func() { closed <- c.Close(StatusNormalClosure, "") }()
+		synctest.Wait() // Close waits for the frame lock
+		p.sendClose(StatusNormalClosure, "")
+		synctest.Wait() // the reader waits for our close frame
+		assert.ErrorIs(t, <-closed, ErrCloseTimeout)
+		assert.Equal(t, defaultCloseTimeout, time.Since(start))
+		ev := c.CloseEvent()
+		assert.False(t, ev.WasClean)
+		assert.ErrorIs(t, ev.Err, ErrCloseTimeout)
+		assert.Equal(t, StatusNormalClosure, CloseStatus((<-msgs).err))
+	})
+}
+
 // TestShutdownContextForClosingConn: Shutdown's context bounds a
 // connection whose close another caller had already started.
 func TestShutdownContextForClosingConn(t *testing.T) {

@@ -173,13 +173,19 @@ func (c *Conn) SetReadDeadline(t time.Time) error {
 	if c.closing.Load() {
 		return nil
 	}
-	err := c.stream.SetReadDeadline(t)
 	var ns int64
 	if !t.IsZero() {
 		ns = t.UnixNano()
 	}
-	c.readDeadline.Store(ns)
+	c.readDeadline.Store(ns) // before the stream's, so that a lift finds it
+	err := c.stream.SetReadDeadline(t)
 	c.serveDeadline(t)
+	if c.closing.Load() {
+		// The handshake began meanwhile and may have lifted deadlines
+		// before this one was set: lift it too.
+		c.readDeadline.Store(0)
+		_ = c.stream.SetReadDeadline(time.Time{})
+	}
 	return err
 }
 
@@ -191,8 +197,14 @@ func (c *Conn) SetWriteDeadline(t time.Time) error {
 	if c.closing.Load() {
 		return nil
 	}
-	c.writeDeadline.Store(!t.IsZero())
-	return c.stream.SetWriteDeadline(t)
+	c.writeDeadline.Store(!t.IsZero()) // before the stream's, so that a lift finds it
+	err := c.stream.SetWriteDeadline(t)
+	if c.closing.Load() && c.writeTimeout == 0 {
+		// As in SetReadDeadline: the handshake's lift may have come first.
+		c.writeDeadline.Store(false)
+		_ = c.stream.SetWriteDeadline(time.Time{})
+	}
+	return err
 }
 
 // pingWaiter is a Ping waiting for its pong.

@@ -705,7 +705,12 @@ func TestHandshakeClearsServerDeadlines(t *testing.T) {
 	srv.Start()
 	t.Cleanup(srv.Close)
 	p := dial(t, srv.Listener.Addr().String(), nil)
-	c := <-conns
+	var c *Conn
+	select {
+	case c = <-conns:
+	case <-time.After(wireTimeout):
+		t.Fatal("the server did not upgrade the connection")
+	}
 
 	// Outlast both timeouts: the condition under test, not a wait for
 	// another goroutine.

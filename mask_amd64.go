@@ -9,7 +9,7 @@ import "golang.org/x/sys/cpu"
 // them, and a machine word at a time elsewhere. AVX2 masks 64 KiB about
 // three times as fast as the word loop (BenchmarkMask: 75 to 85 against 23
 // GB/s); in the bench's server echoing 64 KiB messages, masking went from
-// about 6 % of the CPU to 1.5 % (SSE2, which needs no CPU check: 4.3 %).
+// about 6 % of the CPU to 1.5 %.
 func maskBlocks(b []byte, k64 uint64) {
 	if hasAVX2 {
 		maskBlocksAVX2(b, k64)

@@ -311,8 +311,9 @@ func TestServeCloseWaitsBetweenMessages(t *testing.T) {
 	<-busy
 	p.send(fin|wText, []byte("second"))
 	p.sendClose(StatusNormalClosure, "")
-	// Give a Close that would read in onMessage's place the time to do
-	// it: the pause is the scenario, not a wait for a result.
+	// A window in which a Close that reads in onMessage's place would do
+	// so. Nothing waits on it: with a correct Close the test passes
+	// however long it is, and no hook can report "Close did nothing".
 	time.Sleep(100 * time.Millisecond)
 	close(goOn)
 	p.wantEOF()

@@ -343,11 +343,13 @@ func (c *Conn) writeTwo(hdr, payload []byte) error {
 // followed by text (a close frame's code and reason). Once the closing
 // handshake has started, only the close frame and pongs may go out:
 // [RFC6455 5.5.2] asks for a pong to every ping until the peer's close
-// frame arrives. Control frames are bounded by the WriteTimeout; the close
-// frame, and everything after it, also by the close timer, so a write
-// deadline the application set is lifted for it. The wait for the lock
-// ends when the connection ends or stop is closed (nil: never).
-func (c *Conn) writeControl(op opcode, payload []byte, text string, stop <-chan struct{}) error {
+// frame arrives. Control frames are bounded by the WriteTimeout; once
+// closing has started, also by the close timer, so a write deadline the
+// application set is lifted for them. The wait for the lock ends when the
+// connection ends or stop is closed (nil: never).
+func (c *Conn) writeControl(
+	op opcode, payload []byte, text string, stop <-chan struct{},
+) error {
 	if !c.frameLock.lockOr(c.done, stop) {
 		if c.ended() {
 			return c.writeClosedErr()
@@ -359,12 +361,12 @@ func (c *Conn) writeControl(op opcode, payload []byte, text string, stop <-chan 
 		return c.writeClosedErr()
 	}
 	c.armWriteDeadline()
-	if op == opClose && c.writeDeadline.Swap(false) && c.writeTimeout == 0 {
+	if c.closing.Load() && c.writeDeadline.Swap(false) && c.writeTimeout == 0 {
 		_ = c.stream.SetWriteDeadline(time.Time{})
 	}
-	// The frame is built in a pooled buffer: one on the stack would escape
-	// through the stream's Write, and a goroutine started just to call
-	// Close would need a larger stack for it.
+	// The frame is built in a pooled buffer: an array of the function's
+	// own would escape through the stream's Write, one allocation per
+	// control frame.
 	b := controlFrames.Get().(*controlFrame)
 	defer controlFrames.Put(b)
 	hn := putHeader((*[maxHeaderSize]byte)(b[:]), header{fin: true, op: op, length: int64(len(payload) + len(text))})
