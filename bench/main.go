@@ -113,16 +113,6 @@ func runServer(lib string, cpu int) error {
 	if err != nil {
 		return err
 	}
-	ctl, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return err
-	}
-	go http.Serve(ctl, s.controlHandler())
-	w := bufio.NewWriter(os.Stdout)
-	fmt.Fprintf(w, "ws=%s stats=%s gomaxprocs=%d\n", s.Addr(), ctl.Addr(), runtime.GOMAXPROCS(0))
-	if err := w.Flush(); err != nil {
-		return err
-	}
 	if dir := os.Getenv("BENCH_CPUPROFILE"); dir != "" {
 		// A development aid: one CPU profile per server process, named
 		// after its library, for `go tool pprof`. A storm measurement's
@@ -144,6 +134,16 @@ func runServer(lib string, cpu int) error {
 			start()
 		}
 		defer pprof.StopCPUProfile()
+	}
+	ctl, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	go http.Serve(ctl, s.controlHandler())
+	w := bufio.NewWriter(os.Stdout)
+	fmt.Fprintf(w, "ws=%s stats=%s gomaxprocs=%d\n", s.Addr(), ctl.Addr(), runtime.GOMAXPROCS(0))
+	if err := w.Flush(); err != nil {
+		return err
 	}
 	_, _ = io.Copy(io.Discard, os.Stdin)
 	if dir := os.Getenv("BENCH_HEAPPROFILE"); dir != "" {

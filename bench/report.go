@@ -244,15 +244,14 @@ func formatReport(cfg config, r results, took time.Duration) string {
 			}
 		}
 		fmt.Fprintf(&b, "\nClose storm time, ours against the fastest peer that waits for the peer's close frame: %s.\n", ratio(t, peers, false))
-		waiting := func(l string) bool { return waits(l) }
-		if pr := pairedRatios(cfg.reps, "ours", cfg.libs, waiting, func(l string) map[int]float64 {
+		if pr, peer := pairedRatios(cfg.reps, "ours", cfg.libs, waits, func(l string) map[int]float64 {
 			m := map[int]float64{}
 			for _, s := range r.many[l] {
 				m[s.rep] = s.stormSec
 			}
 			return m
 		}); len(pr) > 0 {
-			fmt.Fprintf(&b, "The same within each repetition: %s.\n", describePaired(pr))
+			fmt.Fprintf(&b, "The same within each repetition, against %s: %s.\n", peer, describePaired(pr))
 		}
 		for _, l := range cfg.libs {
 			if v, ok := waitTimes[l]; ok && isOurs(l) && l != "ours" {
@@ -502,47 +501,56 @@ func formatDeflate(b *strings.Builder, cfg config, r results) {
 	}
 }
 
-// pairedRatios divides ours by the lowest peer (of those keep accepts)
-// within each repetition that has both, so that what moves the whole
-// machine between repetitions cancels out. get returns a library's
+// pairedRatios divides ours by the best peer (of those keep accepts),
+// repetition by repetition, so that what moves the whole machine between
+// repetitions cancels out. The best peer is the one with the lowest
+// median: taking the lowest peer of each repetition instead would favour
+// the peers by picking their luckiest draws. get returns a library's
 // values by repetition.
-func pairedRatios(reps int, ours string, libs []string, keep func(string) bool, get func(string) map[int]float64) []float64 {
+func pairedRatios(reps int, ours string, libs []string, keep func(string) bool, get func(string) map[int]float64) ([]float64, string) {
 	o := get(ours)
-	peers := map[string]map[int]float64{}
+	best, bestMedian := "", math.Inf(1)
+	var bestVals map[int]float64
 	for _, l := range libs {
-		if !isOurs(l) && keep(l) {
-			peers[l] = get(l)
+		if isOurs(l) || !keep(l) {
+			continue
+		}
+		vals := get(l)
+		var xs []float64
+		for _, v := range vals {
+			xs = append(xs, v)
+		}
+		if m := median(xs); m < bestMedian || (m == bestMedian && l < best) {
+			best, bestMedian, bestVals = l, m, vals
 		}
 	}
 	var out []float64
 	for rep := range reps {
 		v, ok := o[rep]
-		if !ok {
-			continue
-		}
-		best := math.Inf(1)
-		for _, p := range peers {
-			if pv, ok := p[rep]; ok && pv < best {
-				best = pv
-			}
-		}
-		if !math.IsInf(best, 1) && best > 0 {
-			out = append(out, v/best)
+		pv, pok := bestVals[rep]
+		if ok && pok && pv > 0 {
+			out = append(out, v/pv)
 		}
 	}
-	return out
+	return out, best
 }
 
 // describePaired renders paired ratios: their median, their range, and in
 // how many repetitions ours was at or below the best peer.
 func describePaired(pr []float64) string {
-	lo, hi, atOrBelow := slices.Min(pr), slices.Max(pr), 0
+	return fmt.Sprintf("median %.2fx, from %.2fx to %.2fx, at or below it in %d of %d",
+		median(pr), slices.Min(pr), slices.Max(pr), atOrBelowBest(pr), len(pr))
+}
+
+// atOrBelowBest counts the paired ratios at or below 1.
+func atOrBelowBest(pr []float64) int {
+	n := 0
 	for _, v := range pr {
 		if v <= 1 {
-			atOrBelow++
+			n++
 		}
 	}
-	return fmt.Sprintf("median %.2fx, from %.2fx to %.2fx, at or below the best peer in %d of %d", median(pr), lo, hi, atOrBelow, len(pr))
+	return n
 }
 
 // formatPairedCPU adds the table the CPU target is judged by: server CPU
@@ -550,10 +558,10 @@ func describePaired(pr []float64) string {
 func formatPairedCPU(b *strings.Builder, cfg config, r results, keys []cellKey) {
 	rows := 0
 	var t strings.Builder
-	t.WriteString("**Server CPU per round trip, ours against the best peer within each repetition (lower is better)**\n\n")
-	t.WriteString("| | ours / best peer, median | range | repetitions at or below the best peer |\n|---|--:|--:|--:|\n")
+	t.WriteString("**Server CPU per round trip, ours against the best peer (lowest median) within each repetition (lower is better)**\n\n")
+	t.WriteString("| | best peer | ours / best peer, median | range | repetitions at or below it |\n|---|---|--:|--:|--:|\n")
 	for _, k := range keys {
-		pr := pairedRatios(cfg.reps, "ours", cfg.libs, func(string) bool { return true }, func(l string) map[int]float64 {
+		pr, peer := pairedRatios(cfg.reps, "ours", cfg.libs, func(string) bool { return true }, func(l string) map[int]float64 {
 			m := map[int]float64{}
 			for _, s := range r.cells[l][k] {
 				m[s.rep] = s.cpuPer100k
@@ -564,13 +572,7 @@ func formatPairedCPU(b *strings.Builder, cfg config, r results, keys []cellKey) 
 			continue
 		}
 		rows++
-		atOrBelow := 0
-		for _, v := range pr {
-			if v <= 1 {
-				atOrBelow++
-			}
-		}
-		fmt.Fprintf(&t, "| %s | %.2fx | %.2fx–%.2fx | %d of %d |\n", k, median(pr), slices.Min(pr), slices.Max(pr), atOrBelow, len(pr))
+		fmt.Fprintf(&t, "| %s | %s | %.2fx | %.2fx–%.2fx | %d of %d |\n", k, peer, median(pr), slices.Min(pr), slices.Max(pr), atOrBelowBest(pr), len(pr))
 	}
 	if rows > 0 {
 		b.WriteString(t.String() + "\n")
