@@ -35,9 +35,10 @@ type Upgrader struct {
 	// connection with StatusMessageTooBig.
 	ReadLimit int64
 
-	// CloseTimeout bounds the closing handshake: how long Close waits for
-	// the peer's close frame, and how long writing a close frame may take
-	// (5 s when zero). It also bounds the write of the 101 response.
+	// CloseTimeout bounds the closing handshake, from the moment either
+	// side starts it: writing our close frame and waiting for the peer's
+	// (5 s when zero). When it passes, the connection is dropped. It also
+	// bounds the write of the 101 response.
 	CloseTimeout time.Duration
 
 	// WriteTimeout bounds every write: a peer that stops reading cannot
