@@ -61,50 +61,44 @@ func TestHeartbeatStopsWhenClosing(t *testing.T) {
 	})
 }
 
-// TestTerminateWhileCloseWaits: the peer's close frame has arrived, but our
-// close frame is stuck behind a data write; Terminate ends it at once and
-// the record says so.
-func TestTerminateWhileCloseWaits(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		p, c := pipeConn(t, nil)
-		go func() { _ = c.WriteMessage(BinaryMessage, make([]byte, 1<<16)) }() // the peer never reads it
-		msgs := readAll(c)
-		synctest.Wait()
-		closed := make(chan error, 1)
-		go func() { closed <- c.Close(StatusNormalClosure, "") }()
-		synctest.Wait() // Close waits for the frame lock
-		p.sendClose(StatusNormalClosure, "")
-		synctest.Wait() // the reader waits for our close frame
-		require.NoError(t, c.Terminate())
-		assert.ErrorIs(t, <-closed, ErrTerminated)
-		ev := c.CloseEvent()
-		assert.False(t, ev.WasClean)
-		assert.ErrorIs(t, ev.Err, ErrTerminated)
-		assert.Equal(t, StatusNormalClosure, CloseStatus((<-msgs).err))
-	})
-}
-
-// TestCloseTimeoutWhileCloseWaits: as above, but nobody calls Terminate:
-// the close timer cuts the wait for our close frame at the close timeout.
-func TestCloseTimeoutWhileCloseWaits(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		p, c := pipeConn(t, nil)
-		go func() { _ = c.WriteMessage(BinaryMessage, make([]byte, 1<<16)) }() // the peer never reads it
-		msgs := readAll(c)
-		synctest.Wait()
-		start := time.Now()
-		closed := make(chan error, 1)
-		go func() { closed <- c.Close(StatusNormalClosure, "") }()
-		synctest.Wait() // Close waits for the frame lock
-		p.sendClose(StatusNormalClosure, "")
-		synctest.Wait() // the reader waits for our close frame
-		assert.ErrorIs(t, <-closed, ErrCloseTimeout)
-		assert.Equal(t, defaultCloseTimeout, time.Since(start))
-		ev := c.CloseEvent()
-		assert.False(t, ev.WasClean)
-		assert.ErrorIs(t, ev.Err, ErrCloseTimeout)
-		assert.Equal(t, StatusNormalClosure, CloseStatus((<-msgs).err))
-	})
+// TestCloseStuckBehindWrite: the peer's close frame has arrived, but our
+// close frame is stuck behind a data write the peer never reads.
+// Terminate ends the wait at once, the close timer at the close timeout;
+// the record says which.
+func TestCloseStuckBehindWrite(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		cut   func(*Conn) error // what ends the wait; nil: only time
+		cause error
+		after time.Duration
+	}{
+		{"Terminate", (*Conn).Terminate, ErrTerminated, 0},
+		{"close timeout", nil, ErrCloseTimeout, defaultCloseTimeout},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				p, c := pipeConn(t, nil)
+				go func() { _ = c.WriteMessage(BinaryMessage, make([]byte, 1<<16)) }() // the peer never reads it
+				msgs := readAll(c)
+				synctest.Wait()
+				start := time.Now()
+				closed := make(chan error, 1)
+				go func() { closed <- c.Close(StatusNormalClosure, "") }()
+				synctest.Wait() // Close waits for the frame lock
+				p.sendClose(StatusNormalClosure, "")
+				synctest.Wait() // the reader waits for our close frame
+				if tc.cut != nil {
+					require.NoError(t, tc.cut(c))
+				}
+				assert.ErrorIs(t, <-closed, tc.cause)
+				assert.Equal(t, tc.after, time.Since(start))
+				ev := c.CloseEvent()
+				assert.False(t, ev.WasClean)
+				assert.ErrorIs(t, ev.Err, tc.cause)
+				assert.Equal(t, StatusNormalClosure, CloseStatus((<-msgs).err))
+			})
+		})
+	}
 }
 
 // TestShutdownContextForClosingConn: Shutdown's context bounds a

@@ -20,14 +20,7 @@ import (
 // its CloseEvent.
 func served(t *testing.T, c *Conn) (parked <-chan struct{}, ended <-chan CloseEvent) {
 	t.Helper()
-	park := make(chan struct{}, 64)
-	hook := func(cc *Conn) {
-		if cc == c {
-			park <- struct{}{}
-		}
-	}
-	serveParked.Store(&hook)
-	t.Cleanup(func() { serveParked.Store(nil) })
+	park := parkSignal(t, c)
 	end := make(chan CloseEvent, 1)
 	require.NoError(t, c.Serve(func(typ MessageType, r io.Reader) {
 		w, err := c.NextWriter(typ)
@@ -38,6 +31,20 @@ func served(t *testing.T, c *Conn) (parked <-chan struct{}, ended <-chan CloseEv
 		_ = w.Close()
 	}, func(ev CloseEvent) { end <- ev }))
 	return park, end
+}
+
+// parkSignal returns a channel that receives each time c goes back to
+// its poller (never, off Linux), for the rest of the test.
+func parkSignal(t *testing.T, c *Conn) <-chan struct{} {
+	park := make(chan struct{}, 64)
+	hook := func(cc *Conn) {
+		if cc == c {
+			park <- struct{}{}
+		}
+	}
+	serveParked.Store(&hook)
+	t.Cleanup(func() { serveParked.Store(nil) })
+	return park
 }
 
 // wantParked waits until c has gone back to its poller, with nothing
@@ -247,14 +254,7 @@ func TestServeReadDeadline(t *testing.T) {
 // reach a read loop inside NextReader.
 func TestServeCloseDelivers(t *testing.T) {
 	p, c := connect(t, nil)
-	park := make(chan struct{}, 8)
-	hook := func(cc *Conn) {
-		if cc == c {
-			park <- struct{}{}
-		}
-	}
-	serveParked.Store(&hook)
-	t.Cleanup(func() { serveParked.Store(nil) })
+	park := parkSignal(t, c)
 	got := make(chan string, 4)
 	require.NoError(t, c.Serve(func(_ MessageType, r io.Reader) {
 		b, _ := io.ReadAll(r)
@@ -285,14 +285,7 @@ func TestServeCloseWaitsBetweenMessages(t *testing.T) {
 	readerGrace = 10 * time.Second // far beyond the test's pause
 	t.Cleanup(func() { readerGrace = grace })
 	p, c := connect(t, nil)
-	park := make(chan struct{}, 8)
-	hook := func(cc *Conn) {
-		if cc == c {
-			park <- struct{}{}
-		}
-	}
-	serveParked.Store(&hook)
-	t.Cleanup(func() { serveParked.Store(nil) })
+	park := parkSignal(t, c)
 	got := make(chan string, 4)
 	busy, goOn := make(chan struct{}), make(chan struct{})
 	require.NoError(t, c.Serve(func(_ MessageType, r io.Reader) {
