@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"sync"
@@ -278,5 +279,38 @@ func TestJSONMessage(t *testing.T) {
 				t.Fatalf("size %d, variant %d: seq %q, %d items", size, v, doc.Seq, len(doc.Items))
 			}
 		}
+	}
+}
+
+// TestPairedRatios: ours is divided by the peer with the lowest median,
+// repetition by repetition, skipping repetitions either side lacks; the
+// peer that was lowest only once does not set the bar.
+func TestPairedRatios(t *testing.T) {
+	vals := map[string]map[int]float64{
+		"ours":   {0: 1.0, 1: 1.2, 2: 0.9, 3: 1.1},
+		"lucky":  {0: 0.5, 1: 1.5, 2: 1.5, 3: 1.5}, // lowest in repetition 0 only
+		"steady": {0: 1.0, 1: 1.0, 2: 1.0},         // lowest median; repetition 3 failed
+	}
+	get := func(l string) map[int]float64 { return vals[l] }
+	pr, peer := pairedRatios(4, "ours", []string{"ours", "lucky", "steady"}, func(string) bool { return true }, get)
+	if peer != "steady" {
+		t.Fatalf("best peer %q, want steady", peer)
+	}
+	want := []float64{1.0, 1.2, 0.9}
+	if len(pr) != len(want) {
+		t.Fatalf("ratios %v, want %v", pr, want)
+	}
+	for i := range want {
+		if math.Abs(pr[i]-want[i]) > 1e-9 {
+			t.Fatalf("ratios %v, want %v", pr, want)
+		}
+	}
+	if got := describePaired(pr); got != "median 1.00x, from 0.90x to 1.20x, at or below it in 2 of 3" {
+		t.Errorf("describePaired: %q", got)
+	}
+	// keep leaves a peer out, as the storm leaves out gws.
+	_, peer = pairedRatios(4, "ours", []string{"ours", "lucky", "steady"}, func(l string) bool { return l != "steady" }, get)
+	if peer != "lucky" {
+		t.Errorf("with steady left out, best peer %q, want lucky", peer)
 	}
 }
