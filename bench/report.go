@@ -25,6 +25,10 @@ type metric struct {
 var metrics = []metric{
 	{"Round trips per second (higher is better)", true, 0, func(s cellSample) float64 { return s.rtps }, fmtCount},
 	{"Server CPU seconds per 100k round trips (lower is better)", false, 0, func(s cellSample) float64 { return s.cpuPer100k }, func(v float64) string { return fmt.Sprintf("%.3f", v) }},
+	// The load generator is the same program for every server, so its own
+	// CPU per round trip tells how fast the machine ran during the cell:
+	// dividing by it takes out most of what moves between processes.
+	{"Server CPU per round trip relative to the load generator's (lower is better)", false, 0, func(s cellSample) float64 { return s.cpuPer100k / s.clientPer100 }, func(v float64) string { return fmt.Sprintf("%.3f", v) }},
 	{"Server allocations per message (lower is better)", false, 0.005, func(s cellSample) float64 { return s.allocsPerMsg }, func(v float64) string { return fmt.Sprintf("%.2f", v) }},
 	{"Server bytes allocated per message (lower is better)", false, 0.5, func(s cellSample) float64 { return s.bytesPerMsg }, fmtBytes},
 	{"p50 round-trip latency, µs (lower is better)", false, 0, func(s cellSample) float64 { return s.p50 }, func(v float64) string { return fmt.Sprintf("%.1f", v) }},
@@ -351,8 +355,8 @@ func versions(libs []string) string {
 // deflateMetrics are the figures of the compression tables.
 var deflateMetrics = []metric{
 	metrics[1], // server CPU
-	metrics[2], // allocations
-	metrics[3], // bytes allocated
+	metrics[3], // allocations
+	metrics[4], // bytes allocated
 	{"Bytes on the wire per message, server to client, frame headers included (lower is better)", false, 0, func(s cellSample) float64 { return s.wireOut }, fmtWire},
 	{"Bytes on the wire per message, client to server, frame headers included (lower is better)", false, 0, func(s cellSample) float64 { return s.wireIn }, fmtWire},
 	metrics[0], // round trips per second
