@@ -71,7 +71,7 @@ type Conn struct {
 	onEnd         func()       // run once the connection has ended: leaves its Group
 	served        atomic.Pointer[serveState]
 	readDeadline  atomic.Int64 // SetReadDeadline's, in Unix nanoseconds; 0 for none
-	writeDeadline atomic.Bool  // SetWriteDeadline set one; the close frame lifts it
+	writeDeadline atomic.Bool  // SetWriteDeadline set one; control frames lift it once closing
 
 	// Read state. readLock is held by the goroutine reading frames: an
 	// application reader, or Close draining; readers counts the
