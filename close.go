@@ -329,7 +329,7 @@ func (c *Conn) cutPending(cause error) bool {
 func (c *Conn) fail(pe *protocolError) {
 	switch c.step(evFail, closeInfo{cause: pe}) {
 	case actSendClose:
-		if c.sendClose(pe.code, pe.reason()) == nil {
+		if c.sendClose(pe.code(), pe.reason()) == nil {
 			c.linger()
 		}
 		c.abort(nil, SideLocal)
@@ -618,14 +618,14 @@ func parseClosePayload(p []byte) (StatusCode, string, error) {
 	case len(p) == 0:
 		return StatusNoStatusRcvd, "", nil
 	case len(p) == 1:
-		return 0, "", protocolErrorf(StatusProtocolError, "close frame of 1 byte")
+		return 0, "", protocolErrorf(ErrProtocol, "close frame of 1 byte")
 	}
 	code := StatusCode(binary.BigEndian.Uint16(p))
 	if !code.sendable() {
-		return 0, "", protocolErrorf(StatusProtocolError, "close code %d may not be sent", uint16(code))
+		return 0, "", protocolErrorf(ErrProtocol, "close code %d may not be sent", uint16(code))
 	}
 	if !validUTF8(p[2:]) {
-		return 0, "", protocolErrorf(StatusInvalidFramePayloadData, "close reason is not UTF-8")
+		return 0, "", protocolErrorf(ErrInvalidUTF8, "close reason is not UTF-8")
 	}
 	return code, string(p[2:]), nil
 }

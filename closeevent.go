@@ -38,8 +38,9 @@ type CloseEvent struct {
 	// Initiator is the side that started the end.
 	Initiator Side
 	// Err says why the end was not clean: ErrCloseTimeout, ErrTerminated,
-	// a protocol violation (ErrProtocol, ErrInvalidUTF8, ErrMessageTooBig)
-	// or an I/O error. It is nil when WasClean is true.
+	// a protocol violation (ErrProtocol, ErrInvalidUTF8, ErrMessageTooBig,
+	// ErrBadCompressedData) or an I/O error. It is nil when WasClean is
+	// true.
 	Err error
 }
 

@@ -19,7 +19,7 @@ func requireCloseParseError(t *testing.T, err error, code StatusCode) {
 	require.Error(t, err)
 	var pe *protocolError
 	require.True(t, errors.As(err, &pe), "error %v (%T) is not a *protocolError", err, err)
-	require.Equal(t, code, pe.code, "close code of %v", err)
+	require.Equal(t, code, pe.code(), "close code of %v", err)
 	switch code {
 	case StatusProtocolError:
 		require.ErrorIs(t, err, ErrProtocol)

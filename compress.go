@@ -305,33 +305,36 @@ func (c *Conn) inflate(p []byte) (int, error) {
 		}
 	}
 	n, err := d.fr.Read(p)
-	if err == io.ErrUnexpectedEOF && d.src.tail == len(deflateTail) {
+	switch {
+	case err == io.EOF:
+		// Deflate's final block has ended the stream. Only the tail we
+		// appended may follow it: a byte of the peer's after it is not
+		// part of the message, and fails it wherever it stands.
+		if perr := d.checkRestIsTail(); perr != nil {
+			return 0, perr
+		}
+	case err == io.ErrUnexpectedEOF && d.src.tail == len(deflateTail):
 		// The stream stops after the tail, mid-stream as deflate sees it:
 		// that is the end of the message.
 		err = io.EOF
-	}
-	if err != nil && err != io.EOF && isCorrupt(err) {
-		return 0, protocolErrorf(StatusInvalidFramePayloadData, "compressed message does not inflate")
+	case err != nil && isCorrupt(err):
+		return 0, protocolErrorf(ErrBadCompressedData, "the data does not inflate")
 	}
 	if n > 0 {
 		d.out += int64(n)
 		if limit := c.readLimit.Load(); limit > 0 && d.out > limit {
-			return 0, protocolErrorf(StatusMessageTooBig, "message inflates past the read limit of %d bytes", limit)
+			return 0, protocolErrorf(ErrMessageTooBig, "message inflates past the read limit of %d bytes", limit)
 		}
 		if c.rd.msgType == TextMessage && !c.rd.utf8.feed(p[:n]) {
-			return 0, protocolErrorf(StatusInvalidFramePayloadData, "text message is not UTF-8")
+			return 0, protocolErrorf(ErrInvalidUTF8, "text message is not UTF-8")
 		}
 		if !c.deflate.params.clientNoContext {
 			d.keepWindow(p[:n])
 		}
 	}
 	if err == io.EOF {
-		if !c.rd.messageDone() {
-			// Deflate's final block came before the message's end.
-			return 0, protocolErrorf(StatusInvalidFramePayloadData, "compressed message has data past its end")
-		}
 		if c.rd.msgType == TextMessage && !c.rd.utf8.complete() {
-			return 0, protocolErrorf(StatusInvalidFramePayloadData, "text message ends inside a character")
+			return 0, protocolErrorf(ErrInvalidUTF8, "text message ends inside a character")
 		}
 		c.endInflate()
 		c.rd.compressed = false
@@ -360,6 +363,27 @@ func (c *Conn) readWholeFrame(d *inflateState) error {
 	d.whole = buf
 	d.wholeR.Reset(append(p, deflateTail[:]...))
 	return nil
+}
+
+// checkRestIsTail reads what follows deflate's final block in the
+// current message: at most the tail we appended may remain. It reads no
+// more than one byte past the tail, so a peer's long run of extra bytes
+// fails the message at once, and a streamed message's later frames are
+// read as far as needed to tell. The caller holds readLock.
+func (d *inflateState) checkRestIsTail() error {
+	var r io.Reader = &d.wholeR
+	if d.srcBuf != nil {
+		r = d.srcBuf
+	}
+	var rest [len(deflateTail) + 1]byte
+	switch _, err := io.ReadFull(r, rest[:]); err {
+	case nil:
+		return protocolErrorf(ErrBadCompressedData, "bytes after the final deflate block")
+	case io.EOF, io.ErrUnexpectedEOF:
+		return nil // what was left is the tail, or part of it
+	default:
+		return err // from the frames that follow
+	}
 }
 
 // isCorrupt reports whether a decompressor's error says its input is not

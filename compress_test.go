@@ -240,20 +240,22 @@ func TestCompressionViolations(t *testing.T) {
 	dp := &deflatePeer{peer: &peer{key: [4]byte{5, 6, 7, 8}}}
 	dp.fw, _ = flate.NewWriter(&dp.out, flate.BestSpeed)
 	tests := []struct {
-		name string
-		wire func(p *deflatePeer) []byte
-		code StatusCode
+		name   string
+		wire   func(p *deflatePeer) []byte
+		code   StatusCode
+		want   error  // the sentinel the reader's error wraps
+		reason string // in the close frame
 	}{
 		{"RSV1 on a continuation", func(p *deflatePeer) []byte {
 			return append(p.frame(wText, []byte("a")), p.frame(fin|rsv1|wCont, []byte("b"))...)
-		}, StatusProtocolError},
-		{"RSV1 on a ping", func(p *deflatePeer) []byte { return p.frame(fin|rsv1|wPing, nil) }, StatusProtocolError},
-		{"RSV2 on a compressed message", func(p *deflatePeer) []byte { return p.frame(fin|rsv1|rsv2|wText, p.compress([]byte("x"))) }, StatusProtocolError},
-		{"does not inflate", func(p *deflatePeer) []byte { return p.frame(fin|rsv1|wBinary, []byte{0xff, 0xff, 0xff}) }, StatusInvalidFramePayloadData},
-		{"inflates to bad UTF-8", func(p *deflatePeer) []byte { return p.frame(fin|rsv1|wText, p.compress([]byte("ok\xff"))) }, StatusInvalidFramePayloadData},
+		}, StatusProtocolError, ErrProtocol, "protocol error"},
+		{"RSV1 on a ping", func(p *deflatePeer) []byte { return p.frame(fin|rsv1|wPing, nil) }, StatusProtocolError, ErrProtocol, "protocol error"},
+		{"RSV2 on a compressed message", func(p *deflatePeer) []byte { return p.frame(fin|rsv1|rsv2|wText, p.compress([]byte("x"))) }, StatusProtocolError, ErrProtocol, "protocol error"},
+		{"does not inflate", func(p *deflatePeer) []byte { return p.frame(fin|rsv1|wBinary, []byte{0xff, 0xff, 0xff}) }, StatusInvalidFramePayloadData, ErrBadCompressedData, "invalid compressed data"},
+		{"inflates to bad UTF-8", func(p *deflatePeer) []byte { return p.frame(fin|rsv1|wText, p.compress([]byte("ok\xff"))) }, StatusInvalidFramePayloadData, ErrInvalidUTF8, "invalid UTF-8"},
 		{"inflates past the limit", func(p *deflatePeer) []byte {
 			return p.frame(fin|rsv1|wBinary, p.compress(make([]byte, 2<<20)))
-		}, StatusMessageTooBig},
+		}, StatusMessageTooBig, ErrMessageTooBig, "message too big"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -262,13 +264,14 @@ func TestCompressionViolations(t *testing.T) {
 			dp.t = t
 			dp.fw.Reset(&dp.out)
 			p.sendRaw(tt.wire(dp))
-			p.wantClose(tt.code)
+			assert.Equal(t, tt.reason, p.wantClose(tt.code))
 			p.wantEOF()
 			p.conn.Close()
 			m := <-msgs
 			var pe *protocolError
 			require.ErrorAs(t, m.err, &pe)
-			assert.Equal(t, tt.code, pe.code)
+			assert.Equal(t, tt.code, pe.code())
+			assert.ErrorIs(t, m.err, tt.want)
 		})
 	}
 }

@@ -103,7 +103,7 @@ func TestPeerViolations(t *testing.T) {
 			require.ErrorIs(t, m.err, tt.want)
 			var pe *protocolError
 			require.ErrorAs(t, m.err, &pe)
-			assert.Equal(t, tt.code, pe.code)
+			assert.Equal(t, tt.code, pe.code())
 			ev := wantDone(t, c)
 			assert.Equal(t, StatusAbnormalClosure, ev.Code)
 			assert.False(t, ev.WasClean)

@@ -22,7 +22,8 @@
 // code and reason and the server closes TCP; the reader gets a
 // [*CloseError] with that code and reason. A peer that breaks the protocol gets the matching
 // code (1002, 1007, 1009) before TCP is closed, and the reader an error
-// wrapping [ErrProtocol], [ErrInvalidUTF8] or [ErrMessageTooBig]. However
+// wrapping [ErrProtocol], [ErrInvalidUTF8], [ErrMessageTooBig] or
+// [ErrBadCompressedData]. However
 // the connection ends, [Conn.Done] is closed and [Conn.CloseEvent] tells
 // how, as a browser's CloseEvent does.
 //

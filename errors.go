@@ -18,6 +18,11 @@ var (
 	// ErrMessageTooBig: the peer's message exceeded the read limit; the
 	// connection was failed with StatusMessageTooBig.
 	ErrMessageTooBig = errors.New("websocket: message exceeds the read limit")
+	// ErrBadCompressedData: a compressed message (permessage-deflate) did
+	// not inflate, or had bytes after the end of its deflate stream; the
+	// connection was failed with StatusInvalidFramePayloadData, the code
+	// RFC 7692 section 8 names for it.
+	ErrBadCompressedData = errors.New("websocket: compressed message does not inflate")
 	// ErrCloseTimeout: the peer did not answer a close frame within the
 	// close timeout; the connection was dropped.
 	ErrCloseTimeout = errors.New("websocket: closing handshake timed out")
@@ -76,39 +81,46 @@ func CloseStatus(err error) StatusCode {
 }
 
 // protocolError is a violation of RFC 6455 by the peer, found by the codec
-// or the read path. It carries the close code the connection is failed
-// with; the close state machine's fail is the one place that acts on it.
+// or the read path. Its kind, one of the sentinels ErrProtocol,
+// ErrInvalidUTF8, ErrMessageTooBig and ErrBadCompressedData, decides the
+// close code the connection is failed with and the reason sent; the close
+// state machine's fail is the one place that acts on it.
 type protocolError struct {
-	code StatusCode
+	kind error
 	msg  string
 }
 
-func protocolErrorf(code StatusCode, format string, args ...any) *protocolError {
-	return &protocolError{code: code, msg: fmt.Sprintf(format, args...)}
+func protocolErrorf(kind error, format string, args ...any) *protocolError {
+	return &protocolError{kind: kind, msg: fmt.Sprintf(format, args...)}
 }
 
 func (e *protocolError) Error() string {
-	return e.Unwrap().Error() + ": " + e.msg
+	return e.kind.Error() + ": " + e.msg
 }
 
-// Unwrap returns the sentinel matching the close code.
-func (e *protocolError) Unwrap() error {
-	switch e.code {
-	case StatusInvalidFramePayloadData:
-		return ErrInvalidUTF8
-	case StatusMessageTooBig:
-		return ErrMessageTooBig
+// Unwrap returns the sentinel of the violation's kind.
+func (e *protocolError) Unwrap() error { return e.kind }
+
+// code is the close code the violation fails the connection with.
+func (e *protocolError) code() StatusCode {
+	switch e.kind {
+	case ErrInvalidUTF8, ErrBadCompressedData:
+		return StatusInvalidFramePayloadData
+	case ErrMessageTooBig:
+		return StatusMessageTooBig
 	}
-	return ErrProtocol
+	return StatusProtocolError
 }
 
 // reason is the short fixed text sent in the close frame: internal detail
 // stays out of the wire, and the text always fits in 123 bytes.
 func (e *protocolError) reason() string {
-	switch e.code {
-	case StatusInvalidFramePayloadData:
+	switch e.kind {
+	case ErrInvalidUTF8:
 		return "invalid UTF-8"
-	case StatusMessageTooBig:
+	case ErrBadCompressedData:
+		return "invalid compressed data"
+	case ErrMessageTooBig:
 		return "message too big"
 	}
 	return "protocol error"

@@ -102,7 +102,7 @@ func readHeader(br peeker) (header, error) {
 		n := binary.BigEndian.Uint64(b[2:])
 		// [RFC6455 5.2]: "the most significant bit MUST be 0".
 		if n>>63 != 0 {
-			return header{}, protocolErrorf(StatusProtocolError, "frame length has its most significant bit set")
+			return header{}, protocolErrorf(ErrProtocol, "frame length has its most significant bit set")
 		}
 		length = int64(n)
 	}
@@ -131,15 +131,15 @@ func checkHeader(h header, r role, allowedRSV byte) error {
 	// negotiated extensions defines the meaning of such a nonzero value,
 	// the receiving endpoint MUST _Fail the WebSocket Connection_."
 	if h.rsv&^allowedRSV != 0 {
-		return protocolErrorf(StatusProtocolError, "reserved bits set without a negotiated extension")
+		return protocolErrorf(ErrProtocol, "reserved bits set without a negotiated extension")
 	}
 	// [RFC6455 5.1]: "The server MUST close the connection upon receiving a
 	// frame that is not masked" and the client one that is.
 	if r == roleServer && !h.masked {
-		return protocolErrorf(StatusProtocolError, "client frame is not masked")
+		return protocolErrorf(ErrProtocol, "client frame is not masked")
 	}
 	if r == roleClient && h.masked {
-		return protocolErrorf(StatusProtocolError, "server frame is masked")
+		return protocolErrorf(ErrProtocol, "server frame is masked")
 	}
 	switch h.op {
 	case opContinuation, opText, opBinary:
@@ -148,17 +148,17 @@ func checkHeader(h header, r role, allowedRSV byte) error {
 		// [RFC6455 5.5]: "All control frames MUST have a payload length of
 		// 125 bytes or less and MUST NOT be fragmented."
 		if !h.fin {
-			return protocolErrorf(StatusProtocolError, "fragmented control frame")
+			return protocolErrorf(ErrProtocol, "fragmented control frame")
 		}
 		if h.length > maxControlPayload {
-			return protocolErrorf(StatusProtocolError, "control frame longer than 125 bytes")
+			return protocolErrorf(ErrProtocol, "control frame longer than 125 bytes")
 		}
 		if h.rsv&rsv1 != 0 {
-			return protocolErrorf(StatusProtocolError, "compressed control frame")
+			return protocolErrorf(ErrProtocol, "compressed control frame")
 		}
 		return nil
 	}
-	return protocolErrorf(StatusProtocolError, "reserved opcode %#x", byte(h.op))
+	return protocolErrorf(ErrProtocol, "reserved opcode %#x", byte(h.op))
 }
 
 // putHeader encodes h at the start of b and returns its size.

@@ -65,7 +65,7 @@ func requireFrameProtocolError(t *testing.T, err error) {
 	require.Error(t, err)
 	var pe *protocolError
 	require.True(t, errors.As(err, &pe), "error %v (%T) is not a *protocolError", err, err)
-	require.Equal(t, StatusProtocolError, pe.code, "close code of %v", err)
+	require.Equal(t, StatusProtocolError, pe.code(), "close code of %v", err)
 	require.ErrorIs(t, err, ErrProtocol)
 }
 

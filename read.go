@@ -51,15 +51,15 @@ func (c *Conn) nextFrame() (data bool, err error) {
 	rd := &c.rd
 	if h.op == opContinuation {
 		if !rd.fragmented {
-			return false, protocolErrorf(StatusProtocolError, "continuation frame with no message to continue")
+			return false, protocolErrorf(ErrProtocol, "continuation frame with no message to continue")
 		}
 		// [RFC7692 6.1]: RSV1 marks only a message's first frame.
 		if h.rsv&rsv1 != 0 {
-			return false, protocolErrorf(StatusProtocolError, "RSV1 on a continuation frame")
+			return false, protocolErrorf(ErrProtocol, "RSV1 on a continuation frame")
 		}
 	} else {
 		if rd.fragmented {
-			return false, protocolErrorf(StatusProtocolError, "new message inside a fragmented message")
+			return false, protocolErrorf(ErrProtocol, "new message inside a fragmented message")
 		}
 		rd.msgType = MessageType(h.op)
 		rd.msgSize = 0
@@ -81,7 +81,7 @@ func (c *Conn) nextFrame() (data bool, err error) {
 			wireLimit += limit>>3 + 1024
 		}
 		if h.length > wireLimit-rd.msgSize {
-			return false, protocolErrorf(StatusMessageTooBig, "message of over %d bytes exceeds the read limit", limit)
+			return false, protocolErrorf(ErrMessageTooBig, "message of over %d bytes exceeds the read limit", limit)
 		}
 	}
 	rd.msgSize += h.length
@@ -89,7 +89,7 @@ func (c *Conn) nextFrame() (data bool, err error) {
 	rd.masked, rd.maskKey, rd.maskPos = h.masked, h.maskKey, 0
 	rd.fragmented = !h.fin
 	if rd.messageDone() && rd.msgType == TextMessage && !rd.compressed && !rd.utf8.complete() {
-		return false, protocolErrorf(StatusInvalidFramePayloadData, "text message ends inside a character")
+		return false, protocolErrorf(ErrInvalidUTF8, "text message ends inside a character")
 	}
 	return true, nil
 }
@@ -137,10 +137,10 @@ func (c *Conn) readPayload(p []byte) (int, error) {
 			// [RFC6455 8.1]: fail "as soon as" invalid UTF-8 is seen, not
 			// at the end of the message.
 			if !rd.utf8.feed(p[:n]) {
-				return 0, protocolErrorf(StatusInvalidFramePayloadData, "text message is not UTF-8")
+				return 0, protocolErrorf(ErrInvalidUTF8, "text message is not UTF-8")
 			}
 			if rd.messageDone() && !rd.utf8.complete() {
-				return 0, protocolErrorf(StatusInvalidFramePayloadData, "text message ends inside a character")
+				return 0, protocolErrorf(ErrInvalidUTF8, "text message ends inside a character")
 			}
 		}
 	}
@@ -208,8 +208,8 @@ func (c *Conn) ended() bool { return c.hasEnded.Load() }
 //
 // Once the connection has ended it returns the same error on every call: a
 // *CloseError (the peer's close, or StatusAbnormalClosure) or, when the
-// peer broke the protocol, an error wrapping ErrProtocol, ErrInvalidUTF8 or
-// ErrMessageTooBig.
+// peer broke the protocol, an error wrapping ErrProtocol, ErrInvalidUTF8,
+// ErrMessageTooBig or ErrBadCompressedData.
 //
 // One goroutine at a time may read; see Conn.
 func (c *Conn) NextReader() (MessageType, io.Reader, error) {
