@@ -173,6 +173,11 @@ func (u *Upgrader) checkRequest(r *http.Request) (key, subprotocol string, err *
 	if r.ProtoMajor != 1 || r.ProtoMinor < 1 {
 		return "", "", refuse(http.StatusBadRequest, "websocket: the handshake must be an HTTP/1.1 request")
 	}
+	// A body would be read as the first WebSocket frames: the bytes after
+	// the request's head belong to the WebSocket stream.
+	if r.ContentLength != 0 || len(r.TransferEncoding) > 0 {
+		return "", "", refuse(http.StatusBadRequest, "websocket: the handshake request may not have a body")
+	}
 	if !httpguts.HeaderValuesContainsToken(r.Header["Upgrade"], "websocket") {
 		return "", "", refuse(http.StatusBadRequest, "websocket: the Upgrade header does not name websocket")
 	}

@@ -197,6 +197,7 @@ func TestHandshakeRefused(t *testing.T) {
 		method   string   // GET when empty
 		drop     []string // valid headers left out
 		add      []string // header lines added
+		body     string   // sent after the request's head
 		upgrader *Upgrader
 		status   int
 		header   string // a response header that must be present...
@@ -332,6 +333,20 @@ func TestHandshakeRefused(t *testing.T) {
 			why:    "origin",
 		},
 		{
+			name:   "a body by Content-Length",
+			add:    []string{"Content-Length: 5"},
+			body:   "hello",
+			status: http.StatusBadRequest,
+			why:    "body",
+		},
+		{
+			name:   "a chunked body",
+			add:    []string{"Transfer-Encoding: chunked"},
+			body:   "5\r\nhello\r\n0\r\n\r\n",
+			status: http.StatusBadRequest,
+			why:    "body",
+		},
+		{
 			name:     "CheckOrigin says no",
 			add:      []string{"Origin: http://{host}"},
 			upgrader: &Upgrader{CheckOrigin: func(*http.Request) bool { return false }},
@@ -346,7 +361,7 @@ func TestHandshakeRefused(t *testing.T) {
 			if method == "" {
 				method = http.MethodGet
 			}
-			c := rawHandshake(t, s.addr, []byte(hsRequest(method, "1.1", s.addr, tt.drop, tt.add...)))
+			c := rawHandshake(t, s.addr, []byte(hsRequest(method, "1.1", s.addr, tt.drop, tt.add...)+tt.body))
 
 			assert.Equal(t, tt.status, c.resp.StatusCode, "body: %q", c.body)
 			if tt.header != "" {
@@ -400,6 +415,7 @@ func TestHandshakeAccepted(t *testing.T) {
 		{name: "lower-case names", drop: []string{"Upgrade", "Sec-WebSocket-Key", "Sec-WebSocket-Version"},
 			add: []string{"upgrade: websocket", "sec-websocket-key: " + testKey, "sec-websocket-version: 13"}},
 		{name: "same origin", add: []string{"Origin: http://{host}"}},
+		{name: "an empty body", add: []string{"Content-Length: 0"}},
 		{name: "CheckOrigin allows a cross origin", add: []string{"Origin: http://evil.example"},
 			upgrader: &Upgrader{CheckOrigin: func(r *http.Request) bool {
 				return r.Header.Get("Origin") == "http://evil.example"
