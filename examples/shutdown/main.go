@@ -35,7 +35,7 @@ func main() {
 		PingInterval: 30 * time.Second, // and dead peers are found
 		WriteTimeout: 10 * time.Second, // and slow readers cannot block a writer
 	}
-	srv := &http.Server{Addr: *addr, Handler: newHandler(upgrader)}
+	srv := newServer(*addr, newHandler(upgrader))
 
 	// RegisterOnShutdown runs when srv.Shutdown begins: the listener is
 	// closed by then, so no connection joins the group during the drain
@@ -72,6 +72,30 @@ func main() {
 	}
 	// Shutdown does not wait for its hooks: wait for the drain.
 	<-drained
+}
+
+// headerTimeout bounds how long a client may take to send its request's
+// head. Without it, a client that sends its upgrade request a byte at a
+// time (slowloris) holds a goroutine and its buffers for as long as it
+// likes: thousands of them exhaust a server that has no WebSocket open.
+// Tests lower it.
+var headerTimeout = 5 * time.Second
+
+// newServer is the HTTP server of h, with a timeout on each part of a
+// request that a client could stretch. They bound the HTTP part only:
+// Upgrade clears the deadlines they set on the connection it takes over,
+// and the Upgrader's PingInterval and WriteTimeout bound the WebSocket
+// from then on.
+func newServer(addr string, h http.Handler) *http.Server {
+	return &http.Server{
+		Addr:              addr,
+		Handler:           h,
+		ReadHeaderTimeout: headerTimeout,    // the request's head (slowloris)
+		ReadTimeout:       10 * time.Second, // the whole request, body included
+		WriteTimeout:      10 * time.Second, // the response
+		IdleTimeout:       60 * time.Second, // a keep-alive connection between requests
+		MaxHeaderBytes:    16 << 10,         // an upgrade request is a few hundred bytes
+	}
 }
 
 // newHandler serves an echo endpoint at /ws.
