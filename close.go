@@ -279,6 +279,7 @@ func (c *Conn) finish(orderly bool) {
 	}
 	_ = c.stream.Close()
 	c.stopHeartbeat()
+	c.ft.stop()
 	if c.onEnd != nil {
 		c.onEnd()
 	}
@@ -356,6 +357,7 @@ func (c *Conn) fail(pe *protocolError) {
 // still sends, and a reset can destroy our close frame before the peer
 // reads it.
 func (c *Conn) linger() {
+	c.endFrame() // the close timer bounds the rest
 	if c.stream.CloseWrite() != nil {
 		return
 	}

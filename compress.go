@@ -275,6 +275,9 @@ func (s *inflateSource) Read(p []byte) (int, error) {
 		c.rd.maskPos = mask(c.rd.maskKey, c.rd.maskPos, p[:n])
 	}
 	c.rd.remaining -= int64(n)
+	if c.rd.remaining == 0 {
+		c.endFrame()
+	}
 	if err == io.EOF {
 		err = io.ErrUnexpectedEOF
 	}
@@ -359,6 +362,7 @@ func (c *Conn) readWholeFrame(d *inflateState) error {
 		c.rd.maskPos = mask(c.rd.maskKey, c.rd.maskPos, p)
 	}
 	c.rd.remaining = 0
+	c.endFrame()
 	d.src.tail = len(deflateTail) // served, from the buffer
 	d.whole = buf
 	d.wholeR.Reset(append(p, deflateTail[:]...))

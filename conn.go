@@ -67,6 +67,7 @@ type Conn struct {
 	writeTimeout  time.Duration
 	readLimit     atomic.Int64
 	hb            heartbeat
+	ft            frameTimer
 	deflate       deflateState // permessage-deflate, when deflate.on
 	onEnd         func()       // run once the connection has ended: leaves its Group
 	served        atomic.Pointer[serveState]
@@ -109,6 +110,7 @@ type connConfig struct {
 	subprotocol     string
 	readLimit       int64
 	closeTimeout    time.Duration
+	frameTimeout    time.Duration // zero or less: no bound
 	writeTimeout    time.Duration
 	pingInterval    time.Duration
 	pongTimeout     time.Duration
@@ -133,6 +135,8 @@ func newConn(s stream, cfg connConfig) *Conn {
 		pending, ns.pending = ns.pending, nil
 	}
 	c.br = newReadBuf(s, rawConnOf(s), poolFor(cfg.readBufferSize), pending)
+	c.ft.c, c.ft.timeout = c, cfg.frameTimeout
+	c.br.watch = &c.ft
 	c.done = make(chan struct{})
 	c.readLimit.Store(cfg.readLimit)
 	if cfg.deflate != nil {

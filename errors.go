@@ -31,6 +31,9 @@ var (
 	// ErrPongTimeout: the heartbeat's ping got no pong in time; the
 	// connection was terminated.
 	ErrPongTimeout = errors.New("websocket: no pong within the pong timeout")
+	// ErrFrameTimeout: the peer began a frame and did not send the rest
+	// of it within the frame timeout; the connection was terminated.
+	ErrFrameTimeout = errors.New("websocket: frame not completed within the frame timeout")
 	// ErrWriteTimeout: a write did not finish before its deadline; the
 	// connection was terminated, since part of a frame may have gone out.
 	ErrWriteTimeout = errors.New("websocket: write timed out")

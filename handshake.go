@@ -41,6 +41,16 @@ type Upgrader struct {
 	// bounds the write of the 101 response.
 	CloseTimeout time.Duration
 
+	// FrameTimeout bounds how long a frame may take to arrive once its
+	// first byte has: a peer that sends part of a frame and stops would
+	// hold a goroutine and a read buffer until something else ended the
+	// connection. When it passes the connection is terminated, its
+	// CloseEvent.Err being ErrFrameTimeout (60 s when zero, enough for a
+	// message of 1 MiB at 20 KB/s; no bound when negative). A peer that
+	// sends nothing between frames is not bounded by it: PingInterval or
+	// a read deadline bounds an idle peer.
+	FrameTimeout time.Duration
+
 	// WriteTimeout bounds every write: a peer that stops reading cannot
 	// block a writer longer. A write that times out terminates the
 	// connection and returns an error wrapping ErrWriteTimeout. Zero means
@@ -259,6 +269,12 @@ func (u *Upgrader) config(subprotocol string) connConfig {
 	}
 	if cfg.closeTimeout <= 0 {
 		cfg.closeTimeout = defaultCloseTimeout
+	}
+	switch {
+	case u.FrameTimeout == 0:
+		cfg.frameTimeout = defaultFrameTimeout
+	case u.FrameTimeout > 0:
+		cfg.frameTimeout = u.FrameTimeout
 	}
 	if cfg.readBufferSize <= 0 {
 		cfg.readBufferSize = defaultBufferSize

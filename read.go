@@ -34,6 +34,14 @@ func (rd *readState) messageDone() bool { return rd.remaining == 0 && !rd.fragme
 // which it acts on. It reports whether a data frame's payload is now
 // ready to read. The caller holds readLock.
 func (c *Conn) nextFrame() (data bool, err error) {
+	if c.br.Buffered() == 0 {
+		// The wait for a frame's first byte is an idle peer's, which the
+		// frame timer leaves alone.
+		if _, err := c.br.Peek(1); err != nil {
+			return false, err
+		}
+	}
+	c.beginFrame()
 	h, err := readHeader(c.br)
 	if err != nil {
 		return false, err
@@ -86,6 +94,9 @@ func (c *Conn) nextFrame() (data bool, err error) {
 	}
 	rd.msgSize += h.length
 	rd.remaining = h.length
+	if h.length == 0 {
+		c.endFrame()
+	}
 	rd.masked, rd.maskKey, rd.maskPos = h.masked, h.maskKey, 0
 	rd.fragmented = !h.fin
 	if rd.messageDone() && rd.msgType == TextMessage && !rd.compressed && !rd.utf8.complete() {
@@ -102,6 +113,7 @@ func (c *Conn) handleControl(h header) error {
 	if err != nil {
 		return unexpectedEOF(err, 1)
 	}
+	c.endFrame()
 	defer func() { _, _ = c.br.Discard(len(p)) }()
 	if h.masked {
 		mask(h.maskKey, 0, p)
@@ -133,6 +145,9 @@ func (c *Conn) readPayload(p []byte) (int, error) {
 			rd.maskPos = mask(rd.maskKey, rd.maskPos, p[:n])
 		}
 		rd.remaining -= int64(n)
+		if rd.remaining == 0 {
+			c.endFrame()
+		}
 		if rd.msgType == TextMessage {
 			// [RFC6455 8.1]: fail "as soon as" invalid UTF-8 is seen, not
 			// at the end of the message.
@@ -164,6 +179,9 @@ func (c *Conn) skipFrame() error {
 	}
 	discarded, err := c.br.Discard(int(n))
 	rd.remaining -= int64(discarded)
+	if rd.remaining == 0 {
+		c.endFrame()
+	}
 	if err == io.EOF {
 		err = io.ErrUnexpectedEOF
 	}

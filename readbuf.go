@@ -21,8 +21,16 @@ type readBuf struct {
 	r, w int     // (*big)[r:w] is buffered
 	err  error   // from src, returned once the buffered bytes are used
 
-	// What the raw read callback reports; set up once, so that a read
-	// allocates nothing.
+	// midFrame says that a frame has begun: a wait for the peer's bytes
+	// is then bounded by the frame timer, which watch is told about.
+	midFrame bool
+	waiting  bool // watch.waitBegins was called, and waitEnds not yet
+	watch    waitWatcher
+
+	// What the raw read callback reads into (nil: a pooled buffer it
+	// takes) and what it reports; set up once, so that a read allocates
+	// nothing.
+	rawDst   []byte
 	rawRead  func(fd uintptr) bool
 	tryRead  func(fd uintptr) bool // made by the first tryFill
 	rawN     int
@@ -95,7 +103,7 @@ func (b *readBuf) Read(p []byte) (int, error) {
 			return 0, b.takeErr()
 		}
 		if len(p) >= b.pool.size {
-			return b.src.Read(p)
+			return b.readSrc(p)
 		}
 		b.fill()
 		if b.r == b.w {
@@ -135,8 +143,11 @@ func (b *readBuf) WriteTo(w io.Writer) (int64, error) {
 func (b *readBuf) fill() {
 	if b.big == nil && b.raw != nil {
 		// Wait for the socket to be readable, then take a buffer.
+		b.rawDst = nil
 		b.rawN, b.rawErr = 0, nil
-		if err := b.raw.Read(b.rawRead); err != nil {
+		err := b.raw.Read(b.rawRead)
+		b.endWait()
+		if err != nil {
 			b.err = err
 			return
 		}
@@ -147,10 +158,42 @@ func (b *readBuf) fill() {
 	if b.big == nil {
 		b.big = b.pool.get()
 	}
-	n, err := b.src.Read((*b.big)[b.w:])
+	n, err := b.readSrc((*b.big)[b.w:])
 	b.w += n
 	b.err = err
 	b.release()
+}
+
+// readSrc reads src into p. On a socket the read goes through the raw
+// callback, so that only a read that has to wait for the peer is
+// reported to watch; on another stream every read mid-frame is.
+func (b *readBuf) readSrc(p []byte) (int, error) {
+	if b.raw == nil {
+		if b.midFrame {
+			b.waiting = true
+			b.watch.waitBegins()
+		}
+		n, err := b.src.Read(p)
+		b.endWait()
+		return n, err
+	}
+	b.rawDst = p
+	b.rawN, b.rawErr = 0, nil
+	err := b.raw.Read(b.rawRead)
+	b.rawDst = nil
+	b.endWait()
+	if err != nil {
+		return 0, err
+	}
+	return b.rawN, b.rawErr
+}
+
+// endWait tells watch that a wait for the peer is over.
+func (b *readBuf) endWait() {
+	if b.waiting {
+		b.waiting = false
+		b.watch.waitEnds()
+	}
 }
 
 // tryFill reads what a socket holds now, without waiting, when nothing is
@@ -163,6 +206,7 @@ func (b *readBuf) tryFill() bool {
 	if b.tryRead == nil {
 		b.tryRead = b.readFDNow
 	}
+	b.rawDst = nil
 	b.rawN, b.rawErr, b.rawReady = 0, nil, false
 	if err := b.raw.Read(b.tryRead); err != nil {
 		b.err = err
@@ -183,13 +227,24 @@ func (b *readBuf) readFDNow(fd uintptr) bool {
 	return true
 }
 
-// readFD is the raw read callback: it reads the socket into a pooled
-// buffer, or reports that the socket has nothing yet.
+// readFD is the raw read callback: it reads the socket into rawDst, or
+// into a pooled buffer when rawDst is nil, or reports that the socket has
+// nothing yet, and then, mid-frame, that the reader waits for the peer.
 func (b *readBuf) readFD(fd uintptr) bool {
-	buf := b.pool.get()
-	n, err := readSocket(fd, *buf)
+	dst, buf := b.rawDst, (*[]byte)(nil)
+	if dst == nil {
+		buf = b.pool.get()
+		dst = *buf
+	}
+	n, err := readSocket(fd, dst)
 	if err == syscall.EAGAIN {
-		b.pool.put(buf)
+		if buf != nil {
+			b.pool.put(buf)
+		}
+		if b.midFrame && !b.waiting {
+			b.waiting = true
+			b.watch.waitBegins()
+		}
 		return false
 	}
 	switch {
@@ -198,10 +253,13 @@ func (b *readBuf) readFD(fd uintptr) bool {
 	case n == 0:
 		b.rawErr = io.EOF
 	}
-	if n > 0 {
-		b.big, b.r, b.rawN = buf, 0, n
-	} else {
-		b.pool.put(buf)
+	b.rawN = n
+	if buf != nil {
+		if n > 0 {
+			b.big, b.r = buf, 0
+		} else {
+			b.pool.put(buf)
+		}
 	}
 	return true
 }

@@ -24,9 +24,16 @@ import (
 //
 // The rest is as with a read loop: pings are answered and close frames
 // acted on, between messages too; while Close waits for the peer's close
-// frame, the messages sent before it still reach onMessage; a read
-// deadline that passes while the peer sends nothing ends the connection,
-// and so does the heartbeat's missed pong.
+// frame, the messages sent before it still reach onMessage.
+//
+// What bounds a peer: one that begins a frame and stops holds a goroutine
+// and a read buffer, and is terminated when the Upgrader's FrameTimeout
+// passes (60 s by default; CloseEvent.Err is ErrFrameTimeout). One that
+// sends nothing at all holds neither, and nothing ends it by default:
+// turn the heartbeat on (Upgrader.PingInterval, Conn.SetHeartbeat) to
+// terminate a peer that stops answering pings, or set a read deadline
+// (Conn.SetReadDeadline, moved on after each message) to end one that
+// stops sending messages.
 //
 // onMessage gets a reader of the message's payload, valid until it
 // returns; what it leaves unread is discarded. It may write to the
