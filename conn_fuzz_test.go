@@ -1,0 +1,667 @@
+package websocket
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"github.com/stretchr/testify/require"
+)
+
+// FuzzConnRead feeds a server Conn any bytes a peer could send and checks
+// what the read path makes of them: no panic, no hang, only valid messages
+// delivered, an end that is always recorded, and a well-formed close frame
+// on the wire. The Conn runs over fuzzStream, in memory, so that an input
+// costs microseconds and never depends on the network.
+
+// fuzzHangLimit bounds one input's run: reached only when a wait of the
+// Conn is stuck, which fails the input.
+const fuzzHangLimit = 20 * time.Second
+
+// fuzzCloseCode is the code the fuzz target's Close sends.
+const fuzzCloseCode StatusCode = 4321
+
+// fuzzStream is the Conn's stream in FuzzConnRead: reads return the
+// peer's bytes in chunks of at most chunk bytes (any size when zero), then
+// io.EOF, or, when hang is set, block until Close as a silent peer's would;
+// writes are recorded.
+type fuzzStream struct {
+	chunk   int
+	hang    bool
+	drained chan struct{} // closed when a hanging stream has given all its bytes
+	closed  chan struct{} // closed by Close
+
+	mu         sync.Mutex
+	in         []byte // what the peer has still to send
+	out        bytes.Buffer
+	isClosed   bool
+	writeShut  bool // CloseWrite or Close
+	drainedSet bool
+}
+
+func newFuzzStream(in []byte, chunk int, hang bool) *fuzzStream {
+	return &fuzzStream{
+		chunk:   chunk,
+		hang:    hang,
+		in:      in,
+		drained: make(chan struct{}),
+		closed:  make(chan struct{}),
+	}
+}
+
+func (s *fuzzStream) Read(p []byte) (int, error) {
+	s.mu.Lock()
+	if s.isClosed {
+		s.mu.Unlock()
+		return 0, net.ErrClosed
+	}
+	if len(s.in) == 0 {
+		if !s.hang {
+			s.mu.Unlock()
+			return 0, io.EOF
+		}
+		if !s.drainedSet {
+			s.drainedSet = true
+			close(s.drained)
+		}
+		s.mu.Unlock()
+		<-s.closed
+		return 0, net.ErrClosed
+	}
+	if s.chunk > 0 && len(p) > s.chunk {
+		p = p[:s.chunk]
+	}
+	n := copy(p, s.in)
+	s.in = s.in[n:]
+	s.mu.Unlock()
+	return n, nil
+}
+
+func (s *fuzzStream) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.writeShut {
+		return 0, net.ErrClosed
+	}
+	return s.out.Write(p)
+}
+
+func (s *fuzzStream) CloseWrite() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.writeShut = true
+	return nil
+}
+
+func (s *fuzzStream) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.isClosed {
+		return net.ErrClosed
+	}
+	s.isClosed, s.writeShut = true, true
+	close(s.closed)
+	return nil
+}
+
+// written returns what the Conn wrote.
+func (s *fuzzStream) written() []byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return bytes.Clone(s.out.Bytes())
+}
+
+func (s *fuzzStream) SetReadDeadline(time.Time) error  { return nil }
+func (s *fuzzStream) SetWriteDeadline(time.Time) error { return nil }
+func (s *fuzzStream) LocalAddr() net.Addr              { return nil }
+func (s *fuzzStream) RemoteAddr() net.Addr             { return nil }
+
+// readMode is how FuzzConnRead reads the Conn.
+type readMode uint8
+
+const (
+	modeReadMessage readMode = iota // ReadMessage in a loop
+	modeCopy                        // NextReader and io.Copy
+	modeSmallReads                  // NextReader and Reads of 1 to 7 bytes
+	modeServe                       // Serve
+	numReadModes
+)
+
+var readModeNames = [...]string{"ReadMessage", "NextReader+io.Copy", "NextReader+small reads", "Serve"}
+
+func (m readMode) String() string { return readModeNames[m] }
+
+// fuzzChunks are the sizes in which fuzzStream hands out the peer's bytes.
+var fuzzChunks = [8]int{0, 1, 2, 3, 5, 8, 64, 200}
+
+// fuzzKnobs are FuzzConnRead's settings, decoded from fuzzed bytes.
+type fuzzKnobs struct {
+	compression CompressionMode // the read side follows clientNoContext
+	readLimit   int64           // as the Upgrader's: 0 default, -1 none
+	mode        readMode
+	closeAt     int // call Close once this many messages minus one were delivered; 0 never
+	hang        bool
+	terminate   bool // Terminate, not Close, where the target ends the connection
+	smallBuffer bool // the smallest read buffer, 256 bytes
+	chunk       int
+}
+
+// fuzzFlags are the bits of FuzzConnRead's flags argument.
+const (
+	flagHang        = 1 << 0 // the peer goes silent at the end of its bytes, instead of EOF
+	flagTerminate   = 1 << 1
+	flagSmallBuffer = 1 << 2
+	flagChunkShift  = 3 // bits 3 to 5: an index into fuzzChunks
+)
+
+func decodeKnobs(comp uint8, limit uint16, mode, closeAt, flags uint8) fuzzKnobs {
+	k := fuzzKnobs{
+		compression: CompressionMode(comp % 3),
+		mode:        readMode(mode % uint8(numReadModes)),
+		closeAt:     int(closeAt),
+		hang:        flags&flagHang != 0,
+		terminate:   flags&flagTerminate != 0,
+		smallBuffer: flags&flagSmallBuffer != 0,
+		chunk:       fuzzChunks[flags>>flagChunkShift&7],
+	}
+	switch limit % 4 {
+	case 0:
+		k.readLimit = 0 // the default
+	case 1:
+		k.readLimit = -1 // none
+	default:
+		k.readLimit = 1 + int64(limit>>2)%4096
+	}
+	return k
+}
+
+func (k fuzzKnobs) String() string {
+	return fmt.Sprintf("{compression %d, limit %d, %v, closeAt %d, hang %v, terminate %v, small buffer %v, chunk %d}",
+		k.compression, k.readLimit, k.mode, k.closeAt, k.hang, k.terminate, k.smallBuffer, k.chunk)
+}
+
+// config is the Conn's configuration. The close timeout ends a hanging
+// peer's input fast; otherwise nothing should wait for it, so it is long.
+func (k fuzzKnobs) config() connConfig {
+	u := &Upgrader{ReadLimit: k.readLimit, CloseTimeout: 5 * time.Second}
+	if k.hang {
+		u.CloseTimeout = 5 * time.Millisecond
+	}
+	if k.smallBuffer {
+		u.ReadBufferSize = minReadBufferSize
+	}
+	cfg := u.config("")
+	switch k.compression {
+	case CompressionNoContextTakeover:
+		cfg.deflate = &deflateParams{serverNoContext: true, clientNoContext: true}
+	case CompressionContextTakeover:
+		cfg.deflate = &deflateParams{}
+	}
+	return cfg
+}
+
+// undisturbed reports whether the input alone decides the outcome: no
+// Close or Terminate from the target, and a peer that ends with EOF.
+func (k fuzzKnobs) undisturbed() bool { return k.closeAt == 0 && !k.hang }
+
+// fuzzMessage is a message as the application received it.
+type fuzzMessage struct {
+	typ  MessageType
+	data []byte
+}
+
+// fuzzRun is what one run of the Conn over an input gave.
+type fuzzRun struct {
+	msgs     []fuzzMessage // whole messages, in order
+	partials []fuzzMessage // messages whose read failed partway
+	err      error         // the reader's final error; nil for Serve
+	served   CloseEvent    // Serve's onEnd got it
+	event    CloseEvent
+	limit    int64 // the limit in force, 0 or less for none
+	out      []byte
+	closed   bool  // the target called Close or Terminate
+	closeErr error // what that call returned
+}
+
+// runConnRead reads a server Conn whose peer sends data, as k says.
+func runConnRead(t *testing.T, data []byte, k fuzzKnobs) *fuzzRun {
+	s := newFuzzStream(data, k.chunk, k.hang)
+	c := newConn(s, k.config())
+	run := &fuzzRun{limit: c.readLimit.Load()}
+
+	var closeDone chan struct{} // made by the first end
+	var closeMu sync.Mutex
+	end := func() {
+		closeMu.Lock()
+		defer closeMu.Unlock()
+		if closeDone != nil {
+			return
+		}
+		run.closed = true
+		closeDone = make(chan struct{})
+		go func() {
+			defer close(closeDone)
+			if k.terminate {
+				run.closeErr = c.Terminate()
+			} else {
+				run.closeErr = c.Close(fuzzCloseCode, "fuzz")
+			}
+		}()
+	}
+	delivered := func(m fuzzMessage) {
+		run.msgs = append(run.msgs, m)
+		if k.closeAt > 0 && len(run.msgs) == k.closeAt-1 {
+			end()
+		}
+	}
+	if k.closeAt == 1 {
+		end()
+	}
+
+	finished := make(chan struct{}) // the reader is done, or Serve's onEnd ran
+	switch k.mode {
+	case modeServe:
+		onMessage := func(typ MessageType, r io.Reader) {
+			b, err := io.ReadAll(r)
+			if err != nil {
+				run.partials = append(run.partials, fuzzMessage{typ, b})
+				return
+			}
+			delivered(fuzzMessage{typ, b})
+		}
+		onEnd := func(ev CloseEvent) {
+			run.served = ev
+			close(finished)
+		}
+		require.NoError(t, c.Serve(onMessage, onEnd))
+	default:
+		go func() {
+			defer close(finished)
+			run.err = readLoop(c, k.mode, delivered, func(m fuzzMessage) {
+				run.partials = append(run.partials, m)
+			})
+		}()
+	}
+
+	deadline := time.NewTimer(fuzzHangLimit)
+	defer deadline.Stop()
+	drained := s.drained
+	for waiting := true; waiting; {
+		select {
+		case <-finished:
+			waiting = false
+		case <-drained:
+			// The peer went silent: only the target can end the
+			// connection now.
+			drained = nil
+			end()
+		case <-deadline.C:
+			failHang(t, k, "the reader did not finish")
+		}
+	}
+	select {
+	case <-c.Done():
+	default:
+		t.Fatalf("%v: the reader finished, but Done is not closed", k)
+	}
+	closeMu.Lock()
+	waitClose := closeDone
+	closeMu.Unlock()
+	if waitClose != nil {
+		select {
+		case <-waitClose:
+		case <-deadline.C:
+			failHang(t, k, "Close or Terminate did not return")
+		}
+	}
+	run.event = c.CloseEvent()
+	run.out = s.written()
+	if k.mode != modeServe {
+		// The final error is sticky.
+		_, _, err := c.ReadMessage()
+		require.Equal(t, run.err, err, "%v: a read after the end", k)
+	}
+	return run
+}
+
+// failHang fails an input whose run is stuck, with every goroutine's stack.
+func failHang(t *testing.T, k fuzzKnobs, what string) {
+	buf := make([]byte, 1<<20)
+	buf = buf[:runtime.Stack(buf, true)]
+	t.Fatalf("%v: %s within %v\n%s", k, what, fuzzHangLimit, buf)
+}
+
+// readLoop reads c as mode says until a read method fails, and returns its
+// error.
+func readLoop(c *Conn, mode readMode, delivered, partial func(fuzzMessage)) error {
+	for {
+		if mode == modeReadMessage {
+			typ, b, err := c.ReadMessage()
+			if err != nil {
+				return err
+			}
+			delivered(fuzzMessage{typ, b})
+			continue
+		}
+		typ, r, err := c.NextReader()
+		if err != nil {
+			return err
+		}
+		var b []byte
+		if mode == modeCopy {
+			var buf bytes.Buffer
+			_, err = io.Copy(&buf, r)
+			b = buf.Bytes()
+		} else {
+			b, err = readSmall(r)
+		}
+		if err != nil {
+			// The next NextReader tells how the connection ended, or
+			// gives the next message when Close discarded this one.
+			partial(fuzzMessage{typ, b})
+			continue
+		}
+		delivered(fuzzMessage{typ, b})
+	}
+}
+
+// readSmall reads r to its end in Reads of 1 to 7 bytes.
+func readSmall(r io.Reader) ([]byte, error) {
+	var b []byte
+	var p [7]byte
+	for i := 0; ; i++ {
+		n, err := r.Read(p[:1+i%7])
+		b = append(b, p[:n]...)
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return b, err
+		}
+	}
+}
+
+// validUTF8Prefix reports whether b is valid UTF-8 or valid UTF-8 cut
+// inside its last character: what a text message may deliver before a
+// failure.
+func validUTF8Prefix(b []byte) bool {
+	for cut := 0; cut <= 3 && cut <= len(b); cut++ {
+		head, tail := b[:len(b)-cut], b[len(b)-cut:]
+		if utf8.Valid(head) && (cut == 0 || !utf8.FullRune(tail)) {
+			return true
+		}
+	}
+	return false
+}
+
+// serverCloseFrame checks that out is a sequence of well-formed frames from
+// a server that only reads, pongs and close frames, with nothing after a
+// close frame. It returns the close frame's code and reason, with ok false
+// when there is none.
+func serverCloseFrame(t *testing.T, k fuzzKnobs, out []byte) (code StatusCode, reason string, ok bool) {
+	br := bufio.NewReader(bytes.NewReader(out))
+	for {
+		h, err := readHeader(br)
+		if err == io.EOF {
+			return code, reason, ok
+		}
+		require.NoError(t, err, "%v: the server wrote a bad frame header: % x", k, out)
+		require.NoError(t, checkHeader(h, roleClient, 0), "%v: the server wrote a bad frame: % x", k, out)
+		require.False(t, ok, "%v: the server wrote a frame after its close frame: % x", k, out)
+		require.Contains(t, []opcode{opPong, opClose}, h.op, "%v: the server wrote a frame it has no reason to: % x", k, out)
+		payload := make([]byte, h.length)
+		_, err = io.ReadFull(br, payload)
+		require.NoError(t, err, "%v: the server wrote a truncated frame: % x", k, out)
+		if h.op == opClose {
+			code, reason, err = parseClosePayload(payload)
+			require.NoError(t, err, "%v: the server wrote a bad close frame: % x", k, out)
+			ok = true
+		}
+	}
+}
+
+// checkRun asserts the properties every run must have.
+func checkRun(t *testing.T, k fuzzKnobs, run *fuzzRun) {
+	for i, m := range append(run.msgs, run.partials...) {
+		require.Contains(t, []MessageType{TextMessage, BinaryMessage}, m.typ, "%v: message %d", k, i)
+		if run.limit > 0 {
+			require.LessOrEqual(t, int64(len(m.data)), run.limit, "%v: message %d is over the read limit", k, i)
+		}
+		if m.typ != TextMessage {
+			continue
+		}
+		if i < len(run.msgs) {
+			require.True(t, utf8.Valid(m.data), "%v: text message %d is not UTF-8: %q", k, i, m.data)
+		} else {
+			require.True(t, validUTF8Prefix(m.data), "%v: part of text message %d is not UTF-8: %q", k, i, m.data)
+		}
+	}
+
+	ev := run.event
+	require.NotZero(t, ev.Code, "%v: no CloseEvent", k)
+	require.NotZero(t, ev.Initiator, "%v: CloseEvent without initiator: %+v", k, ev)
+	require.Equal(t, ev.WasClean, ev.Err == nil, "%v: %+v", k, ev)
+	peerClosed := ev.Code != StatusAbnormalClosure
+	if k.mode == modeServe {
+		require.Equal(t, ev, run.served, "%v: onEnd got another CloseEvent", k)
+	}
+
+	// The reader's final error.
+	var pe *protocolError
+	if k.mode != modeServe {
+		var ce *CloseError
+		switch {
+		case errors.As(run.err, &ce):
+			require.Equal(t, ev.Code, ce.Code, "%v: final error %v, event %+v", k, run.err, ev)
+			require.Equal(t, ev.Reason, ce.Reason, "%v: final error %v, event %+v", k, run.err, ev)
+		case errors.As(run.err, &pe):
+			require.True(t, errors.Is(run.err, ErrProtocol) || errors.Is(run.err, ErrInvalidUTF8) ||
+				errors.Is(run.err, ErrMessageTooBig), "%v: final error %v", k, run.err)
+			require.ErrorIs(t, ev.Err, pe, "%v: event %+v", k, ev)
+			require.False(t, peerClosed, "%v: event %+v", k, ev)
+		default:
+			t.Fatalf("%v: final error %v (%T) is neither a *CloseError nor a protocol violation", k, run.err, run.err)
+		}
+	} else if errors.As(ev.Err, &pe) {
+		require.False(t, peerClosed, "%v: event %+v", k, ev)
+	}
+
+	code, reason, sent := serverCloseFrame(t, k, run.out)
+	if ev.WasClean {
+		require.True(t, sent && peerClosed, "%v: a clean end needs both close frames: %+v", k, ev)
+	}
+	if run.closed && run.closeErr == nil {
+		require.True(t, ev.WasClean || k.terminate, "%v: Close returned nil for %+v", k, ev)
+	}
+	if !run.closed {
+		// The input alone decided the end.
+		switch {
+		case pe != nil:
+			require.True(t, sent, "%v: no close frame for %v", k, pe)
+			require.Equal(t, pe.code, code, "%v: close frame for %v", k, pe)
+			require.Equal(t, pe.reason(), reason, "%v: close frame for %v", k, pe)
+			require.Equal(t, SideLocal, ev.Initiator, "%v: %+v", k, ev)
+		case peerClosed:
+			// [RFC6455 5.5.1]: the peer's close frame is echoed.
+			require.True(t, sent, "%v: no echo of the peer's close: %+v", k, ev)
+			require.Equal(t, ev.Code, code, "%v: echo of the peer's close: %+v", k, ev)
+			require.Equal(t, ev.Reason, reason, "%v: echo of the peer's close: %+v", k, ev)
+			require.Equal(t, SidePeer, ev.Initiator, "%v: %+v", k, ev)
+			require.True(t, ev.WasClean, "%v: %+v", k, ev)
+		default:
+			require.False(t, sent, "%v: close frame %v %q without a reason", k, code, reason)
+		}
+	}
+	if sent && code == fuzzCloseCode && !peerClosed {
+		require.True(t, run.closed, "%v: close code %v that only Close sends", k, code)
+	}
+	if !k.hang {
+		// Nothing blocks on a peer that hangs up: the close timer
+		// never has to end the handshake.
+		require.NotErrorIs(t, ev.Err, ErrCloseTimeout, "%v: %+v", k, ev)
+	}
+}
+
+// sameRun asserts that two undisturbed runs of one input, read another
+// way or in other chunks, saw the same thing.
+func sameRun(t *testing.T, k fuzzKnobs, ref, run *fuzzRun) {
+	require.Equal(t, len(ref.msgs), len(run.msgs), "%v: messages, compared to ReadMessage", k)
+	for i := range ref.msgs {
+		require.Equal(t, ref.msgs[i].typ, run.msgs[i].typ, "%v: message %d, compared to ReadMessage", k, i)
+		require.Equal(t, ref.msgs[i].data, run.msgs[i].data, "%v: message %d, compared to ReadMessage", k, i)
+	}
+	if run.err != nil {
+		require.EqualError(t, run.err, ref.err.Error(), "%v: final error, compared to ReadMessage", k)
+	}
+	require.Equal(t, fmt.Sprintf("%+v", ref.event), fmt.Sprintf("%+v", run.event), "%v: CloseEvent, compared to ReadMessage", k)
+	require.Equal(t, ref.out, run.out, "%v: bytes written, compared to ReadMessage", k)
+}
+
+func FuzzConnRead(f *testing.F) {
+	for _, s := range connReadSeeds() {
+		f.Add(s.wire, s.comp, s.limit, s.mode, s.closeAt, s.flags)
+	}
+	f.Fuzz(func(t *testing.T, wire []byte, comp uint8, limit uint16, mode, closeAt, flags uint8) {
+		k := decodeKnobs(comp, limit, mode, closeAt, flags)
+		run := runConnRead(t, wire, k)
+		checkRun(t, k, run)
+		if !k.undisturbed() || (k.mode == modeReadMessage && k.chunk == 0) {
+			return
+		}
+		// The same input, read whole by ReadMessage, must give the same.
+		rk := k
+		rk.mode, rk.chunk = modeReadMessage, 0
+		ref := runConnRead(t, wire, rk)
+		checkRun(t, rk, ref)
+		sameRun(t, k, ref, run)
+	})
+}
+
+// connReadSeed is one seed of FuzzConnRead: the peer's bytes and knobs.
+type connReadSeed struct {
+	wire    []byte
+	comp    uint8  // a CompressionMode
+	limit   uint16 // see decodeKnobs: 0 default, 1 none, 4n+2 a limit of n+1
+	mode    uint8  // a readMode
+	closeAt uint8
+	flags   uint8
+}
+
+// seedLimit is the limit argument for a read limit of n bytes (1 to 4096).
+func seedLimit(n int) uint16 { return uint16(n-1)<<2 | 2 }
+
+// deflated compresses messages with the package's own compressor, one
+// after the other with the context kept when ctx is set, and returns each
+// message's payload with the tail stripped, as it goes on the wire.
+func deflated(ctx bool, msgs ...string) [][]byte {
+	var out bytes.Buffer
+	fw := getFlateWriter(&out)
+	defer flateWriters.Put(fw)
+	var payloads [][]byte
+	for _, m := range msgs {
+		out.Reset()
+		if !ctx {
+			fw.Reset(&out)
+		}
+		_, _ = fw.Write([]byte(m))
+		_ = fw.Flush()
+		payloads = append(payloads, bytes.Clone(bytes.TrimSuffix(out.Bytes(), deflateTail[:])))
+	}
+	return payloads
+}
+
+// deflatedFinal is m compressed as a whole deflate stream, its last block
+// final (BFINAL=1), followed by extra.
+func deflatedFinal(m, extra string) []byte {
+	var out bytes.Buffer
+	fw := getFlateWriter(&out)
+	defer flateWriters.Put(fw)
+	_, _ = fw.Write([]byte(m))
+	_ = fw.Close()
+	return append(out.Bytes(), extra...)
+}
+
+func connReadSeeds() []connReadSeed {
+	p := &peer{key: [4]byte{0x37, 0xfa, 0x21, 0x3d}} // frame builder only
+	cat := func(frames ...[]byte) []byte { return bytes.Join(frames, nil) }
+	closeOK := p.frame(fin|wClose, closeBody(StatusNormalClosure, "bye"))
+	hello := p.frame(fin|wText, []byte("Hello"))
+	one := deflated(false, "compressed hello, compressed hello, compressed hello")[0]
+	ctx := deflated(true, "a message the next one refers to", "a message the next one refers to, again")
+	const (
+		off   = uint8(CompressionDisabled)
+		noCtx = uint8(CompressionNoContextTakeover)
+		ctxOn = uint8(CompressionContextTakeover)
+	)
+	seeds := []connReadSeed{
+		// Messages and control frames, then the peer's close.
+		{wire: cat(hello, closeOK)},
+		{wire: cat(p.frame(fin|wBinary, []byte{0, 1, 2, 0xff}), p.frame(fin|wClose, nil))},
+		{wire: cat(p.frame(wText, []byte("Hel")), p.frame(fin|wPing, []byte("between")),
+			p.frame(fin|wCont, []byte("lo")), p.frame(fin|wPong, []byte("unasked")), closeOK)},
+		{wire: cat(p.frame(wBinary, nil), p.frame(wCont, []byte("a")), p.frame(fin|wCont, nil), closeOK)},
+		{wire: cat(hello, hello, hello), mode: uint8(modeCopy)},
+		{wire: p.frame(fin|wBinary, bytes.Repeat([]byte("0123456789"), 700)), mode: uint8(modeSmallReads), flags: flagSmallBuffer},
+		{wire: cat(hello, p.frame(fin|wClose, closeBody(4000, "\u20ac"))), mode: uint8(modeServe)},
+		// Close frames the peer may not send.
+		{wire: p.frame(fin|wClose, []byte{0x03})},
+		{wire: p.frame(fin|wClose, closeBody(1005, ""))},
+		{wire: p.frame(fin|wClose, closeBody(1000, "\xff"))},
+		// Framing violations.
+		{wire: []byte{fin | wText, 2, 'h', 'i'}},
+		{wire: p.frame(fin|rsv2|wText, []byte("x"))},
+		{wire: p.frame(fin|0xB, nil)},
+		{wire: p.frame(wPing, []byte("fragmented"))},
+		{wire: p.frame(fin|wCont, []byte("x"))},
+		{wire: cat(p.frame(wText, []byte("a")), p.frame(fin|wText, []byte("b")))},
+		{wire: []byte{fin | wBinary, 0x80 | 127, 0x40, 0, 0, 0, 0, 0, 0, 0, 1, 2, 3, 4}},
+		// UTF-8, whole and split across fragments.
+		{wire: cat(p.frame(wText, []byte("\xe2\x82")), p.frame(fin|wCont, []byte("\xac")), closeOK)},
+		{wire: cat(p.frame(wText, []byte("\xe2\x82")), p.frame(fin|wCont, []byte("\x28")))},
+		{wire: cat(p.frame(wText, []byte("\xe2\x82")), p.frame(fin|wCont, nil))},
+		{wire: p.frame(fin|wText, []byte("ok\xed\xa0\x80"))},
+		// The read limit.
+		{wire: cat(p.frame(fin|wBinary, make([]byte, 11)), closeOK), limit: seedLimit(10)},
+		{wire: cat(p.frame(wBinary, make([]byte, 6)), p.frame(fin|wCont, make([]byte, 6))), limit: seedLimit(10), mode: uint8(modeCopy)},
+		{wire: cat(p.frame(fin|wBinary, make([]byte, 10)), closeOK), limit: seedLimit(10)},
+		{wire: p.frame(fin|wBinary, make([]byte, 5000)), limit: 1},
+		// Compression.
+		{wire: cat(p.frame(fin|rsv1|wText, one), closeOK), comp: noCtx},
+		{wire: cat(p.frame(rsv1|wText, one[:3]), p.frame(fin|wPing, nil), p.frame(fin|wCont, one[3:]), closeOK), comp: noCtx, mode: uint8(modeSmallReads)},
+		{wire: cat(p.frame(fin|rsv1|wText, ctx[0]), p.frame(fin|rsv1|wText, ctx[1]), closeOK), comp: ctxOn},
+		{wire: cat(p.frame(fin|rsv1|wText, ctx[0]), hello, p.frame(fin|rsv1|wText, ctx[1])), comp: ctxOn, mode: uint8(modeServe)},
+		{wire: cat(p.frame(fin|rsv1|wBinary, deflated(false, string(make([]byte, 8000)))[0])), comp: noCtx, limit: seedLimit(4096)},
+		{wire: p.frame(fin|rsv1|wBinary, []byte{0xff, 0xff, 0xff}), comp: noCtx},
+		{wire: p.frame(fin|rsv1|wText, deflated(false, "ok\xff")[0]), comp: ctxOn},
+		{wire: cat(p.frame(wText, []byte("a")), p.frame(fin|rsv1|wCont, []byte("b"))), comp: noCtx},
+		{wire: p.frame(fin|rsv1|wPing, nil), comp: noCtx},
+		{wire: p.frame(fin|rsv1|wText, one), comp: off},
+		// Bytes after the final deflate block: in the same frame (the
+		// first known bug: accepted) and in a later fragment.
+		{wire: cat(p.frame(fin|rsv1|wText, deflatedFinal("final", "extra")), closeOK), comp: noCtx},
+		{wire: cat(p.frame(rsv1|wText, deflatedFinal("final", "")), p.frame(fin|wCont, []byte("extra")), closeOK), comp: ctxOn},
+		// The peer goes silent; Close or Terminate ends the connection.
+		{wire: hello, flags: flagHang},
+		{wire: cat(hello, p.frame(wText, []byte("cut"))), flags: flagHang | flagTerminate, mode: uint8(modeCopy)},
+		{wire: p.frame(fin|wText, []byte("ok\xff")), flags: flagHang},
+		{wire: hello, flags: flagHang, mode: uint8(modeServe)},
+		// Close from another goroutine, after some messages.
+		{wire: cat(hello, hello, hello, closeOK), closeAt: 2},
+		{wire: cat(hello, hello, p.frame(fin|wClose, closeBody(fuzzCloseCode, "fuzz"))), closeAt: 1, mode: uint8(modeServe)},
+		{wire: cat(hello, p.frame(wText, []byte("a")), p.frame(fin|wCont, []byte("b")), closeOK), closeAt: 2, flags: flagTerminate, mode: uint8(modeSmallReads)},
+		{wire: cat(hello, hello, hello), closeAt: 3, flags: flagHang, mode: uint8(modeCopy)},
+		// Chunked reads.
+		{wire: cat(hello, p.frame(fin|wBinary, make([]byte, 300)), p.frame(fin|rsv1|wText, one), closeOK), comp: noCtx, flags: 1<<flagChunkShift | flagSmallBuffer},
+		{wire: cat(p.frame(fin|wPing, bytes.Repeat([]byte("p"), 125)), closeOK), flags: 3 << flagChunkShift},
+		{wire: nil},
+	}
+	return seeds
+}
