@@ -112,8 +112,20 @@ func (s *fuzzStream) Close() error {
 	return nil
 }
 
-// written returns what the Conn wrote.
-func (s *fuzzStream) written() []byte {
+// fuzzPeer is the peer's end of FuzzConnRead's connection.
+type fuzzPeer interface {
+	// stream is the Conn's end.
+	stream() stream
+	// drainedChan is closed once a hanging peer has sent all its bytes.
+	drainedChan() <-chan struct{}
+	// written returns what the Conn wrote, once it has ended.
+	written(t *testing.T, k fuzzKnobs, deadline <-chan time.Time) []byte
+}
+
+func (s *fuzzStream) stream() stream               { return s }
+func (s *fuzzStream) drainedChan() <-chan struct{} { return s.drained }
+
+func (s *fuzzStream) written(*testing.T, fuzzKnobs, <-chan time.Time) []byte {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return bytes.Clone(s.out.Bytes())
@@ -152,6 +164,7 @@ type fuzzKnobs struct {
 	terminate   bool // Terminate, not Close, where the target ends the connection
 	smallBuffer bool // the smallest read buffer, 256 bytes
 	chunk       int
+	socket      bool // a Unix socket pair, not fuzzStream: Serve uses the poller
 }
 
 // fuzzFlags are the bits of FuzzConnRead's flags argument.
@@ -160,6 +173,7 @@ const (
 	flagTerminate   = 1 << 1
 	flagSmallBuffer = 1 << 2
 	flagChunkShift  = 3 // bits 3 to 5: an index into fuzzChunks
+	flagSocket      = 1 << 6
 )
 
 func decodeKnobs(comp uint8, limit uint16, mode, closeAt, flags uint8) fuzzKnobs {
@@ -171,6 +185,7 @@ func decodeKnobs(comp uint8, limit uint16, mode, closeAt, flags uint8) fuzzKnobs
 		terminate:   flags&flagTerminate != 0,
 		smallBuffer: flags&flagSmallBuffer != 0,
 		chunk:       fuzzChunks[flags>>flagChunkShift&7],
+		socket:      flags&flagSocket != 0 && fuzzSockets,
 	}
 	switch limit % 4 {
 	case 0:
@@ -184,8 +199,8 @@ func decodeKnobs(comp uint8, limit uint16, mode, closeAt, flags uint8) fuzzKnobs
 }
 
 func (k fuzzKnobs) String() string {
-	return fmt.Sprintf("{compression %d, limit %d, %v, closeAt %d, hang %v, terminate %v, small buffer %v, chunk %d}",
-		k.compression, k.readLimit, k.mode, k.closeAt, k.hang, k.terminate, k.smallBuffer, k.chunk)
+	return fmt.Sprintf("{compression %d, limit %d, %v, closeAt %d, hang %v, terminate %v, small buffer %v, chunk %d, socket %v}",
+		k.compression, k.readLimit, k.mode, k.closeAt, k.hang, k.terminate, k.smallBuffer, k.chunk, k.socket)
 }
 
 // config is the Conn's configuration. The close timeout ends a hanging
@@ -233,8 +248,11 @@ type fuzzRun struct {
 
 // runConnRead reads a server Conn whose peer sends data, as k says.
 func runConnRead(t *testing.T, data []byte, k fuzzKnobs) *fuzzRun {
-	s := newFuzzStream(data, k.chunk, k.hang)
-	c := newConn(s, k.config())
+	var s fuzzPeer = newFuzzStream(data, k.chunk, k.hang)
+	if k.socket {
+		s = newSocketPeer(t, data, k.chunk, k.hang)
+	}
+	c := newConn(s.stream(), k.config())
 	run := &fuzzRun{limit: c.readLimit.Load()}
 
 	var closeDone chan struct{} // made by the first end
@@ -293,7 +311,7 @@ func runConnRead(t *testing.T, data []byte, k fuzzKnobs) *fuzzRun {
 
 	deadline := time.NewTimer(fuzzHangLimit)
 	defer deadline.Stop()
-	drained := s.drained
+	drained := s.drainedChan()
 	for waiting := true; waiting; {
 		select {
 		case <-finished:
@@ -323,7 +341,7 @@ func runConnRead(t *testing.T, data []byte, k fuzzKnobs) *fuzzRun {
 		}
 	}
 	run.event = c.CloseEvent()
-	run.out = s.written()
+	run.out = s.written(t, k, deadline.C)
 	if k.mode != modeServe {
 		// The final error is sticky.
 		_, _, err := c.ReadMessage()
@@ -592,8 +610,10 @@ func checkRun(t *testing.T, k fuzzKnobs, run *fuzzRun) {
 	if run.closed && run.closeErr == nil {
 		require.True(t, ev.WasClean || k.terminate, "%v: Close returned nil for %+v", k, ev)
 	}
-	if !run.closed {
-		// The input alone decided the end.
+	if !run.closed && !k.hang {
+		// The input alone decided the end. (With a hanging peer, the
+		// close timeout is so short that a busy machine can pass it
+		// before our close frame goes out.)
 		switch {
 		case pe != nil:
 			require.True(t, sent, "%v: no close frame for %v", k, pe)
@@ -792,6 +812,12 @@ func connReadSeeds() []connReadSeed {
 		{wire: cat(hello, p.frame(fin|wBinary, make([]byte, 300)), p.frame(fin|rsv1|wText, one), closeOK), comp: noCtx, flags: 1<<flagChunkShift | flagSmallBuffer},
 		{wire: cat(p.frame(fin|wPing, bytes.Repeat([]byte("p"), 125)), closeOK), flags: 3 << flagChunkShift},
 		{wire: nil},
+		// Over a socket pair: Serve through the poller.
+		{wire: cat(hello, p.frame(fin|wPing, []byte("p")), p.frame(fin|rsv1|wText, one), closeOK), comp: noCtx, mode: uint8(modeServe), flags: flagSocket},
+		{wire: cat(hello, hello, hello), closeAt: 2, mode: uint8(modeServe), flags: flagSocket | flagHang},
+		{wire: cat(hello, p.frame(wText, []byte("cut"))), mode: uint8(modeServe), flags: flagSocket | flagHang | flagTerminate},
+		{wire: cat(hello, []byte{fin | wText, 2, 'h', 'i'}), mode: uint8(modeServe), flags: flagSocket | 1<<flagChunkShift},
+		{wire: cat(hello, hello, closeOK), closeAt: 1, flags: flagSocket | 4<<flagChunkShift},
 	}
 	return seeds
 }
