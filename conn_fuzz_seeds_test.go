@@ -127,6 +127,11 @@ func connReadSeeds() []connReadSeed {
 		// A ping that Close's frame overtakes: its pong follows the close
 		// frame.
 		{wire: p.frame(fin|wPing, nil), comp: noCtx, mode: uint8(modeSmallReads), closeAt: 27, flags: flagSocket | flagHang | 1<<flagChunkShift},
+		// Close, started when the peer's bytes are all sent, discards an
+		// invalid text message before the reader comes: the next one is
+		// delivered.
+		{wire: []byte("\x81\x8500!.\x7f\x9fMQy\x81\x857\xfa!c\x7f\x9fMQX\x81\x85$\xfa!=\x7f"),
+			mode: uint8(modeSmallReads), closeAt: 71, flags: flagSocket | flagHang},
 		// Chunked reads.
 		{wire: cat(hello, p.frame(fin|wBinary, make([]byte, 300)), p.frame(fin|rsv1|wText, one), closeOK), comp: noCtx, flags: 1<<flagChunkShift | flagSmallBuffer},
 		{wire: cat(p.frame(fin|wPing, bytes.Repeat([]byte("p"), 125)), closeOK), flags: 3 << flagChunkShift},
