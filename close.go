@@ -421,6 +421,14 @@ func (c *Conn) readFailed(err error) error {
 	return c.terminalError()
 }
 
+// endedError is what a read that finds the connection ended returns: it
+// waits for done, which finish closes just after it marks the end, so
+// that the reader finds Done closed, as CloseEvent's doc promises.
+func (c *Conn) endedError() error {
+	<-c.done
+	return c.terminalError()
+}
+
 // terminalError is what reads return once the connection has ended: the
 // peer's close, the violation we failed the connection for, or an abnormal
 // closure wrapping its cause.

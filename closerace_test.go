@@ -168,3 +168,32 @@ func TestReadMessageHugeHeader(t *testing.T) {
 		})
 	}
 }
+
+// TestReadFindsDoneClosed: a read that comes between the moment finish
+// marks the end and the moment it closes Done waits for Done, so that the
+// reader finds it closed, as CloseEvent's doc promises.
+func TestReadFindsDoneClosed(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		_, c := pipeConn(t, nil)
+		c.hasEnded.Store(true) // finish has marked the end, not closed Done yet
+		read := make(chan error, 1)
+		go func() {
+			_, _, err := c.ReadMessage()
+			read <- err
+		}()
+		synctest.Wait()
+		select {
+		case err := <-read:
+			t.Fatalf("the read returned %v before Done was closed", err)
+		default:
+		}
+		require.NoError(t, c.Terminate()) // finish runs on
+		err := <-read
+		require.ErrorIs(t, err, ErrTerminated)
+		select {
+		case <-c.Done():
+		default:
+			t.Fatal("Done is open after the read returned")
+		}
+	})
+}

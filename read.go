@@ -265,7 +265,7 @@ func (c *Conn) nextMessageLocked() (MessageType, error) { return c.nextMessageUn
 // holds readLock.
 func (c *Conn) nextMessageUntil(untilIdle bool) (MessageType, error) {
 	if c.ended() {
-		return 0, c.terminalError()
+		return 0, c.endedError()
 	}
 	if c.rd.compressed {
 		if err := c.skipCompressedLocked(); err != nil {
@@ -454,7 +454,7 @@ func (r *messageReader) readLocked(p []byte) (int, error) {
 		return 0, errDiscarded
 	}
 	if c.ended() {
-		return 0, c.terminalError()
+		return 0, c.endedError()
 	}
 	if c.rd.compressed {
 		if len(p) == 0 {
