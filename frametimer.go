@@ -14,8 +14,9 @@ import (
 // Each frame gets the frame timeout as a budget of waiting, spent only
 // while a read waits for the peer: time the application takes between
 // two reads of a message is not the peer's (it may be what keeps the
-// peer from sending, through TCP's flow control), and a frame that
-// arrives whole costs no timer operation at all. On a socket only a read
+// peer from sending, through TCP's flow control). A frame that arrives
+// whole costs no timer operation at all, one that needs more reads one
+// arming and one stop. On a socket only a read
 // that finds nothing to read counts as a wait; on other streams (TLS)
 // every read mid-frame does. The wait for a frame's first byte is not
 // bounded here: an idle peer is the heartbeat's and the read deadline's.
@@ -23,13 +24,13 @@ type frameTimer struct {
 	c       *Conn
 	timeout time.Duration // zero or less: no bound
 	timer   atomic.Pointer[time.Timer]
+	armed   bool // guarded by readLock: the timer runs for the current frame
 
-	// Guarded by readLock.
-	budget    time.Duration // left to the current frame
-	waitStart time.Time
-
-	waits   atomic.Uint64 // counts ended waits, so that a stale firing does nothing
-	armedAt atomic.Uint64 // waits when the timer was last armed
+	// Shared with the timer's goroutine.
+	frames    atomic.Uint64 // counts frames that armed the timer, and their ends
+	armedFor  atomic.Uint64 // frames when the timer was armed: a firing for another does nothing
+	spent     atomic.Int64  // nanoseconds of the frame's ended waits
+	waitSince atomic.Int64  // clock reading when the current wait began; 0 when none
 }
 
 // defaultFrameTimeout is the bound when the Upgrader leaves it zero: long
@@ -43,49 +44,72 @@ type waitWatcher interface {
 	waitEnds()
 }
 
+// clockBase makes clock readings monotonic nanoseconds.
+var clockBase = time.Now()
+
+func clock() int64 { return int64(time.Since(clockBase)) + 1 } // never 0
+
 // beginFrame is called once a frame's first byte is buffered: from then on
 // a wait for more bytes spends the frame's budget. The caller holds
 // readLock.
-func (c *Conn) beginFrame() {
-	if c.ft.timeout > 0 {
-		c.br.midFrame = true
-		c.ft.budget = c.ft.timeout
-	}
-}
+func (c *Conn) beginFrame() { c.br.midFrame = c.ft.timeout > 0 }
 
 // endFrame is called once the frame is read whole. The caller holds
 // readLock.
-func (c *Conn) endFrame() { c.br.midFrame = false }
+func (c *Conn) endFrame() {
+	c.br.midFrame = false
+	if ft := &c.ft; ft.armed {
+		ft.armed = false
+		ft.frames.Add(1)
+		ft.timer.Load().Stop()
+	}
+}
 
-// waitBegins arms the timer for what is left of the frame's budget. The
-// caller holds readLock.
+// waitBegins marks the start of a wait; the frame's first wait arms the
+// timer, which is not touched again until the frame ends: a frame read
+// in many pieces pays for one timer, not one per read. The caller holds
+// readLock.
 func (ft *frameTimer) waitBegins() {
-	ft.waitStart = time.Now()
-	ft.armedAt.Store(ft.waits.Load())
-	if t := ft.timer.Load(); t != nil {
-		t.Reset(ft.budget)
+	ft.waitSince.Store(clock())
+	if ft.armed {
 		return
 	}
-	ft.timer.Store(time.AfterFunc(ft.budget, ft.fired))
+	ft.armed = true
+	ft.spent.Store(0)
+	ft.armedFor.Store(ft.frames.Add(1))
+	if t := ft.timer.Load(); t != nil {
+		t.Reset(ft.timeout)
+		return
+	}
+	ft.timer.Store(time.AfterFunc(ft.timeout, ft.fired))
 	if ft.c.ended() {
 		ft.stop() // finish may have looked before the store
 	}
 }
 
-// waitEnds stops the timer and takes the wait from the budget. The caller
-// holds readLock.
+// waitEnds adds the wait to what the frame has spent. The caller holds
+// readLock.
 func (ft *frameTimer) waitEnds() {
-	ft.waits.Add(1)
-	ft.timer.Load().Stop()
-	ft.budget -= time.Since(ft.waitStart)
+	ft.spent.Add(clock() - ft.waitSince.Swap(0))
 }
 
-// fired terminates the connection, unless the wait it was armed for has
-// ended meanwhile.
+// fired runs when the frame's budget would be spent had every moment since
+// the timer was armed been a wait. It terminates the connection if the
+// waits have really spent it, and otherwise sleeps for what is left; a
+// firing for a frame that has ended does nothing.
 func (ft *frameTimer) fired() {
-	if ft.waits.Load() == ft.armedAt.Load() {
-		ft.c.abort(ErrFrameTimeout, SideLocal)
+	if ft.frames.Load() != ft.armedFor.Load() {
+		return
 	}
+	spent := ft.spent.Load()
+	if since := ft.waitSince.Load(); since != 0 {
+		spent += clock() - since
+	}
+	if left := ft.timeout - time.Duration(spent); left > 0 {
+		ft.timer.Load().Reset(left)
+		return
+	}
+	ft.c.abort(ErrFrameTimeout, SideLocal)
 }
 
 // stop stops the timer for good once the connection has ended, from any
