@@ -48,10 +48,13 @@ const windowSize = 32 << 10
 // messages uncompressed: deflate makes short messages longer.
 const defaultCompressionThreshold = 128
 
-// deflateParams is an accepted permessage-deflate offer.
+// deflateParams is a negotiated permessage-deflate, from this side's point
+// of view, so that one Conn serves both roles: on a server localNoContext
+// is server_no_context_takeover and peerNoContext client_no_context_takeover;
+// on a client the other way round.
 type deflateParams struct {
-	serverNoContext bool // our compressor starts afresh for each message
-	clientNoContext bool // the peer's does, so our decompressor keeps no window
+	localNoContext bool // our compressor starts afresh for each message
+	peerNoContext  bool // the peer's does, so our decompressor keeps no window
 }
 
 // negotiateDeflate takes the first offer of permessage-deflate in the
@@ -70,13 +73,13 @@ func negotiateDeflate(headers []string, mode CompressionMode) (deflateParams, st
 				continue
 			}
 			if mode == CompressionNoContextTakeover {
-				p = deflateParams{serverNoContext: true, clientNoContext: true}
+				p = deflateParams{localNoContext: true, peerNoContext: true}
 			}
 			resp := "permessage-deflate"
-			if p.serverNoContext {
+			if p.localNoContext {
 				resp += "; server_no_context_takeover"
 			}
-			if p.clientNoContext {
+			if p.peerNoContext {
 				resp += "; client_no_context_takeover"
 			}
 			return p, resp, true
@@ -109,12 +112,12 @@ func parseDeflateOffer(offer string) (p deflateParams, ok bool) {
 			if hasValue {
 				return p, false
 			}
-			p.serverNoContext = true
+			p.localNoContext = true
 		case "client_no_context_takeover":
 			if hasValue {
 				return p, false
 			}
-			p.clientNoContext = true
+			p.peerNoContext = true
 		case "server_max_window_bits":
 			// Our compressor always uses the whole window.
 			if bits, err := strconv.Atoi(value); !hasValue || err != nil || bits != 15 {
@@ -179,7 +182,7 @@ var inflateStates = sync.Pool{New: func() any { return new(inflateState) }}
 func (c *Conn) compressor(w *messageWriter) *flate.Writer {
 	d := &c.deflate
 	d.cw = w
-	if !d.params.serverNoContext {
+	if !d.params.localNoContext {
 		if d.fw == nil {
 			d.fw = getFlateWriter(compressedSink{c})
 		}
@@ -321,7 +324,7 @@ func (c *Conn) inflate(p []byte) (int, error) {
 		if c.rd.msgType == TextMessage && !c.rd.utf8.feed(p[:n]) {
 			return 0, protocolErrorf(StatusInvalidFramePayloadData, "text message is not UTF-8")
 		}
-		if !c.deflate.params.clientNoContext {
+		if !c.deflate.params.peerNoContext {
 			d.keepWindow(p[:n])
 		}
 	}
@@ -378,7 +381,7 @@ func (c *Conn) endInflate() {
 		return
 	}
 	d.endMessage()
-	if c.deflate.params.clientNoContext {
+	if c.deflate.params.peerNoContext {
 		*d = inflateState{}
 		inflateStates.Put(d)
 		c.deflate.inf = nil
@@ -389,7 +392,7 @@ func (c *Conn) endInflate() {
 // context takeover the rest is inflated all the same: the next message
 // may refer to it. The caller holds readLock.
 func (c *Conn) skipCompressedLocked() error {
-	if c.deflate.params.clientNoContext {
+	if c.deflate.params.peerNoContext {
 		c.endInflate()
 		c.rd.compressed = false
 		return nil

@@ -41,7 +41,7 @@ func (t MessageType) opcode() (opcode, error) {
 	return 0, fmt.Errorf("websocket: invalid message type %d", int(t))
 }
 
-// Defaults for the zero Upgrader.
+// Defaults for the zero Upgrader and the zero Dialer.
 const (
 	defaultReadLimit    = 1 << 20
 	defaultCloseTimeout = 5 * time.Second
@@ -103,7 +103,7 @@ type Conn struct {
 	closeFields // the close state machine's: see close.go
 }
 
-// connConfig is what a Conn takes from its Upgrader.
+// connConfig is what a Conn takes from its Upgrader or Dialer.
 type connConfig struct {
 	role            role
 	subprotocol     string
@@ -117,6 +117,29 @@ type connConfig struct {
 	deflateMin      int            // messages shorter go uncompressed
 	readBufferSize  int
 	writeBufferSize int
+}
+
+// withDefaults resolves what the zero values of the fields an Upgrader
+// and a Dialer share mean: the one place those defaults live.
+func (cfg connConfig) withDefaults() connConfig {
+	if cfg.readLimit == 0 {
+		cfg.readLimit = defaultReadLimit
+	}
+	if cfg.deflateMin == 0 {
+		cfg.deflateMin = defaultCompressionThreshold
+	}
+	if cfg.closeTimeout <= 0 {
+		cfg.closeTimeout = defaultCloseTimeout
+	}
+	if cfg.readBufferSize <= 0 {
+		cfg.readBufferSize = defaultBufferSize
+	}
+	// A frame header must fit in the read buffer.
+	cfg.readBufferSize = max(cfg.readBufferSize, minReadBufferSize)
+	if cfg.writeBufferSize <= 0 {
+		cfg.writeBufferSize = defaultBufferSize
+	}
+	return cfg
 }
 
 func newConn(s stream, cfg connConfig) *Conn {
