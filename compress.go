@@ -20,20 +20,25 @@ import (
 // decompressors come from pools for one message and go back after it,
 // unless the negotiated mode keeps a context between messages.
 
-// CompressionMode selects permessage-deflate for an Upgrader.
+// CompressionMode selects permessage-deflate for an Upgrader or a Dialer.
 type CompressionMode uint8
 
 const (
-	// CompressionDisabled declines every offer: messages go uncompressed.
+	// CompressionDisabled declines every offer, and a Dialer offers
+	// nothing: messages go uncompressed.
 	CompressionDisabled CompressionMode = iota
 	// CompressionNoContextTakeover compresses each message on its own and
-	// asks the client to do the same: nothing is held between messages,
-	// so an idle connection costs what it costs without compression.
+	// asks the peer to do the same: nothing is held between messages,
+	// so an idle connection costs what it costs without compression. A
+	// Dialer offers "permessage-deflate; client_no_context_takeover;
+	// server_no_context_takeover".
 	CompressionNoContextTakeover
 	// CompressionContextTakeover lets both sides compress each message
 	// with the previous ones as a dictionary, for a better ratio on
 	// repetitive traffic, at the price of a compressor and a 32 KiB
-	// window held by each connection once it has used them.
+	// window held by each connection once it has used them. A Dialer
+	// offers plain "permessage-deflate" and keeps to what the server
+	// answers.
 	CompressionContextTakeover
 )
 

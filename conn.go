@@ -49,7 +49,8 @@ const (
 	minReadBufferSize   = 256
 )
 
-// Conn is a WebSocket connection, made by Upgrader.Upgrade.
+// Conn is a WebSocket connection, made by Upgrader.Upgrade on a server or
+// by Dialer.DialContext on a client; both roles have the same methods.
 //
 // Concurrency: one goroutine at a time may read (NextReader, ReadMessage
 // and the readers they return); a second one waits for the first. Any
