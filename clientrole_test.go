@@ -290,3 +290,23 @@ func TestClientTerminateDuringFINWait(t *testing.T) {
 		s.wantEOF()
 	})
 }
+
+// TestClientHeartbeat: the heartbeat pings the server with masked pings,
+// keeps a server that answers and terminates one that stops.
+func TestClientHeartbeat(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s, c := clientPipe(t, connConfig{pingInterval: 10 * time.Second, pongTimeout: 3 * time.Second})
+		msgs := readAll(c)
+		start := time.Now()
+		f := s.wantFrame(fin|wPing, nil)
+		assert.Equal(t, 10*time.Second, time.Since(start))
+		s.send(fin|wPong, f.payload)
+		s.wantFrame(fin|wPing, nil)
+		assert.Equal(t, 20*time.Second, time.Since(start))
+		s.wantEOF() // no pong this time
+		assert.Equal(t, 23*time.Second, time.Since(start))
+		m := <-msgs
+		assert.ErrorIs(t, m.err, ErrPongTimeout)
+		assert.Equal(t, CloseEvent{Code: StatusAbnormalClosure, Initiator: SideLocal, Err: ErrPongTimeout}, c.CloseEvent())
+	})
+}

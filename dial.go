@@ -89,13 +89,14 @@ type Dialer struct {
 const defaultHandshakeTimeout = 45 * time.Second
 
 // Dial opens a WebSocket connection to urlStr with the zero Dialer. See
-// Dialer.DialContext.
+// Dialer.DialContext. Safe from any number of goroutines.
 func Dial(ctx context.Context, urlStr string, requestHeader http.Header) (*Conn, *http.Response, error) {
 	var d Dialer
 	return d.DialContext(ctx, urlStr, requestHeader)
 }
 
-// Dial is DialContext with the background context.
+// Dial is DialContext with the background context: only HandshakeTimeout
+// bounds it. Safe from any number of goroutines.
 func (d *Dialer) Dial(urlStr string, requestHeader http.Header) (*Conn, *http.Response, error) {
 	return d.DialContext(context.Background(), urlStr, requestHeader)
 }

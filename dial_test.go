@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"sync"
 	"testing"
@@ -68,6 +69,14 @@ func TestDialEcho(t *testing.T) {
 					require.True(t, bytes.Equal(msg, got), "%v of %d bytes came back as %d bytes", typ, n, len(got))
 				}
 			}
+			// Bytes that do not compress: the compressed message spans
+			// several frames.
+			noise := make([]byte, 150<<10)
+			_, _ = rand.NewChaCha8([32]byte{1}).Read(noise)
+			require.NoError(t, client.WriteMessage(BinaryMessage, noise))
+			_, got, err := client.ReadMessage()
+			require.NoError(t, err)
+			require.True(t, bytes.Equal(noise, got), "noise came back as %d bytes", len(got))
 			// A message in fragments, with writes small and large.
 			w, err := client.NextWriter(BinaryMessage)
 			require.NoError(t, err)
@@ -81,7 +90,7 @@ func TestDialEcho(t *testing.T) {
 				want = append(want, part...)
 			}
 			require.NoError(t, w.Close())
-			_, got, err := client.ReadMessage()
+			_, got, err = client.ReadMessage()
 			require.NoError(t, err)
 			require.True(t, bytes.Equal(want, got), "fragmented message came back as %d bytes", len(got))
 			require.NoError(t, client.Close(StatusNormalClosure, ""))
