@@ -270,8 +270,19 @@ func TestDialRequest(t *testing.T) {
 			assert.Equal(t, []string{"permessage-deflate"}, req.Header["Sec-Websocket-Extensions"])
 		}
 	}
+	// Credentials in the URL become basic authorization, and stay out
+	// of the request line.
+	c, _, err := Dial(context.Background(), strings.Replace(s.url, "ws://", "ws://alice:pw@", 1), nil)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = c.Terminate() })
+	req := <-s.reqs
+	user, pass, ok := req.BasicAuth()
+	assert.True(t, ok)
+	assert.Equal(t, "alice:pw", user+":"+pass)
+	assert.Equal(t, "/chat", req.RequestURI)
+
 	// Subprotocols may come from the header instead.
-	c, _, err := Dial(context.Background(), s.url, http.Header{"Sec-WebSocket-Protocol": {"x, y"}})
+	c, _, err = Dial(context.Background(), s.url, http.Header{"Sec-WebSocket-Protocol": {"x, y"}})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = c.Terminate() })
 	assert.Equal(t, []string{"x, y"}, (<-s.reqs).Header["Sec-Websocket-Protocol"])

@@ -162,6 +162,24 @@ func TestDialTLS(t *testing.T) {
 	require.NoError(t, client.Close(StatusNormalClosure, ""))
 	assert.True(t, client.CloseEvent().WasClean)
 
+	// wss through a proxy: TLS runs inside the tunnel, with the server's
+	// name, not the proxy's.
+	proxy := startConnectProxy(t)
+	withCreds := *proxy.url
+	withCreds.User = url.UserPassword("user", "secret")
+	d.Proxy = http.ProxyURL(&withCreds)
+	tunnelled, _, err := d.Dial("wss://"+srv.Listener.Addr().String()+"/", nil)
+	require.NoError(t, err)
+	assert.Equal(t, srv.Listener.Addr().String(), <-proxy.targets)
+	other := <-conns
+	t.Cleanup(func() { _ = other.Terminate() })
+	echo(other)
+	require.NoError(t, tunnelled.WriteMessage(TextMessage, []byte("tls in a tunnel")))
+	_, got, err = tunnelled.ReadMessage()
+	require.NoError(t, err)
+	assert.Equal(t, "tls in a tunnel", string(got))
+	require.NoError(t, tunnelled.Close(StatusNormalClosure, ""))
+
 	// Without the test's root, the certificate is refused.
 	_, _, err = Dial(context.Background(), "wss://"+srv.Listener.Addr().String()+"/", nil)
 	var unknown *tls.CertificateVerificationError
