@@ -312,6 +312,7 @@ func TestDialBadArguments(t *testing.T) {
 		{"bad header name", nil, "ws://127.0.0.1/", http.Header{"X A": {"1"}}, `name "X A" is not valid`},
 		{"bad subprotocol", &Dialer{Subprotocols: []string{"a b"}}, "ws://127.0.0.1/", nil, `subprotocol "a b" is not an HTTP token`},
 		{"compression mode", &Dialer{Compression: 7}, "ws://127.0.0.1/", nil, "unknown CompressionMode 7"},
+		{"nil connection", &Dialer{NetDialContext: func(context.Context, string, string) (net.Conn, error) { return nil, nil }}, "ws://127.0.0.1:1/", nil, "NetDialContext returned neither a connection nor an error"},
 		{"proxy scheme", &Dialer{Proxy: func(*http.Request) (*url.URL, error) { return url.Parse("socks5://127.0.0.1:1080") }}, "ws://127.0.0.1:1/", nil, `proxy scheme "socks5" is not supported`},
 	}
 	for _, tt := range tests {

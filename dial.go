@@ -207,6 +207,9 @@ func (d *Dialer) open(ctx context.Context, cr *clientRequest) (net.Conn, *http.R
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("websocket: dial %s: %w", cr.where, err)
 	}
+	if netConn == nil {
+		return nil, nil, nil, fmt.Errorf("websocket: dial %s: NetDialContext returned neither a connection nor an error", cr.where)
+	}
 	// The context ends the exchange below by expiring the connection's
 	// deadlines: one mechanism for every read and write, whatever the
 	// reason the context ends.
