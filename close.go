@@ -32,6 +32,11 @@ import (
 //	     └────────────────────────────────────────────────▲
 //	        Terminate, EOF, I/O error: drop TCP
 //
+//	close TCP, by role:  server: close now
+//	                     client: read to the server's FIN, then close;
+//	                             at the close timeout or Terminate, close
+//	                             (still clean: the handshake is complete)
+//
 // The server closes TCP first, as section 7.1.1 asks. "Close TCP" waits for
 // our close frame to be written, then depends on the role: a server closes
 // TCP at once; a client reads and discards until the server's FIN and
