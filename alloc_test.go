@@ -69,3 +69,73 @@ func TestCompressedEchoDoesNotAllocate(t *testing.T) {
 		}
 	}
 }
+
+// benchClientConn is a client Conn whose server sends unmasked text
+// messages of size bytes; what it writes is masked and dropped.
+func benchClientConn(size int) *Conn {
+	payload := make([]byte, size)
+	for i := range payload {
+		payload[i] = 'a' + byte(i%26)
+	}
+	frame := serverFrameBytes(fin|wText, payload)
+	var frames []byte
+	for len(frames) < 64<<10 {
+		frames = append(frames, frame...)
+	}
+	return newConn(&loopStream{frame: frames}, connConfig{role: roleClient}.withDefaults())
+}
+
+// TestClientDoesNotAllocate: the client's masking, with a fresh key per
+// frame and large payloads copied through a pooled buffer, keeps the
+// streaming path free of allocations, and WriteMessage too.
+func TestClientDoesNotAllocate(t *testing.T) {
+	c := benchClientConn(100)
+	buf := make([]byte, 256)
+	large := make([]byte, 100<<10)
+	reads := testing.AllocsPerRun(100, func() {
+		_, r, err := c.NextReader()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for {
+			if _, err := r.Read(buf); err != nil {
+				break
+			}
+		}
+	})
+	writes := testing.AllocsPerRun(100, func() {
+		w, err := c.NextWriter(BinaryMessage)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = w.Write(buf)
+		_, _ = w.Write(large)
+		_ = w.Close()
+	})
+	small := testing.AllocsPerRun(100, func() {
+		if err := c.WriteMessage(BinaryMessage, buf); err != nil {
+			t.Fatal(err)
+		}
+	})
+	big := testing.AllocsPerRun(100, func() {
+		if err := c.WriteMessage(BinaryMessage, large); err != nil {
+			t.Fatal(err)
+		}
+	})
+	echo := testing.AllocsPerRun(100, func() {
+		typ, r, err := c.NextReader()
+		if err != nil {
+			t.Fatal(err)
+		}
+		w, err := c.NextWriter(typ)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(w, r)
+		_ = w.Close()
+	})
+	if reads != 0 || writes != 0 || small != 0 || big != 0 || echo != 0 {
+		t.Errorf("client allocations per message: NextReader %v, NextWriter %v, WriteMessage %v (small) %v (100 KiB), io.Copy echo %v; want 0",
+			reads, writes, small, big, echo)
+	}
+}

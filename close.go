@@ -32,12 +32,23 @@ import (
 //	     └────────────────────────────────────────────────▲
 //	        Terminate, EOF, I/O error: drop TCP
 //
+//	close TCP, by role:  server: close now
+//	                     client: read to the server's FIN, then close;
+//	                             at the close timeout or Terminate, close
+//	                             (still clean: the handshake is complete)
+//
 // The server closes TCP first, as section 7.1.1 asks. "Close TCP" waits for
-// our close frame to be written; "drop TCP" does not. A timer armed when
-// the state leaves open bounds the handshake: at the close timeout it drops
-// TCP, or, once closed, cuts short a close TCP whose frame is still stuck
-// behind a peer that does not read; Terminate cuts it the same way. Where
-// this simplifies
+// our close frame to be written, then depends on the role: a server closes
+// TCP at once; a client reads and discards until the server's FIN and
+// closes only then. "Drop TCP" closes at once in both roles. A timer armed
+// when the state leaves open bounds the handshake: at the close timeout it
+// drops TCP, or, once closed, cuts short a close TCP whose frame is still
+// stuck behind a peer that does not read, or a client's wait for a server
+// that does not close; Terminate cuts them the same way. A client whose
+// server never closes TCP still ends clean when both close frames went
+// through: section 7.1.4 calls a connection closed cleanly when TCP closed
+// after the closing handshake completed, whichever side closed it, and a
+// browser reports such an end with wasClean true. Where this simplifies
 // the RFC: after a protocol violation we send our close frame, half-close
 // TCP and discard what arrives until the peer closes its side or the close
 // timeout passes, instead of parsing the peer's answer (section 7.1.7 says
@@ -60,6 +71,7 @@ type closeFields struct {
 	peerReason   string
 	cause        error // the first reason the end is not clean
 	closeSendErr error
+	finWait      bool        // a client waits for the server's FIN, the handshake complete
 	closeTimer   *time.Timer // set when closing starts: ends the handshake at the close timeout
 	event        CloseEvent  // set by finish
 	recorded     bool        // finish has set event
@@ -243,11 +255,35 @@ func (c *Conn) sendClose(code StatusCode, reason string) error {
 	return err
 }
 
-// closeTCP ends the connection in order: once our close frame is written,
-// the server closes TCP first (section 7.1.1).
+// closeTCP ends the connection in order, once our close frame is written.
+// [RFC6455 7.1.1]: "the underlying TCP connection, in most normal cases,
+// SHOULD be closed first by the server", so a server closes it now and a
+// client first waits for the server to. The caller holds readLock: the
+// peer's close frame brought it here.
 func (c *Conn) closeTCP() {
 	<-c.closeWritten
+	if c.role == roleClient {
+		c.awaitServerFIN()
+	}
 	c.finish(true)
+}
+
+// awaitServerFIN is a client's end of the closing handshake: it reads and
+// discards until the server closes TCP, and returns then, or when the
+// close timer (or Terminate) closes the stream. Closing first would leave
+// the client's side in TIME_WAIT, the reason section 7.1.1 gives the duty
+// to the server; and the handshake is complete here, so a cut wait is no
+// failure. The caller holds readLock.
+func (c *Conn) awaitServerFIN() {
+	c.closeMu.Lock()
+	c.finWait = c.closeSendErr == nil
+	wait := c.finWait
+	c.closeMu.Unlock()
+	if !wait {
+		return
+	}
+	c.liftReadDeadline()
+	_, _ = io.Copy(io.Discard, c.br)
 }
 
 // dropTCP ends the connection now.
@@ -309,13 +345,15 @@ func (c *Conn) timeout() {
 }
 
 // cutPending ends a connection whose state is closed but whose TCP still
-// waits for our close frame to go out, blocked behind a peer that does
-// not read: closing the stream fails that write, and the record gets
-// cause. It reports whether there was such a wait.
+// waits: for our close frame to go out, blocked behind a peer that does
+// not read, or, on a client, for the server's FIN. Closing the stream
+// ends either wait; a stuck close frame gives the record cause, while a
+// client whose handshake completed stays clean. It reports whether there
+// was such a wait.
 func (c *Conn) cutPending(cause error) bool {
 	c.closeMu.Lock()
 	pending := !c.recorded
-	if pending && c.cause == nil {
+	if pending && c.cause == nil && !c.finWait {
 		c.cause = cause
 	}
 	c.closeMu.Unlock()
@@ -456,7 +494,10 @@ const maxCloseReason = maxControlPayload - 2
 // Close runs the closing handshake (RFC 6455 section 7): it sends a close
 // frame with code and reason, stops data writes (they return an error
 // wrapping net.ErrClosed), waits for the peer's close frame, then closes
-// TCP. The wait is bounded by the Upgrader's CloseTimeout (5 s by default).
+// TCP: a server at once, a client once the server has closed it (RFC 6455
+// section 7.1.1). The wait is bounded by the Upgrader's or Dialer's
+// CloseTimeout (5 s by default); a client whose server has answered but
+// does not close TCP within it closes TCP itself, and the end is clean.
 //
 // If a goroutine is inside a read method when Close is called, that reader
 // goes on receiving the messages the peer sent before its close frame, then

@@ -33,7 +33,9 @@ type CloseEvent struct {
 	// Reason is the reason of the peer's close frame.
 	Reason string
 	// WasClean reports whether both close frames were exchanged and TCP
-	// was closed in order, by this side.
+	// was closed in order after them: by a server at once; by a client
+	// once the server closed it, or itself when the server had not within
+	// the close timeout (RFC 6455 section 7.1.4 calls that clean too).
 	WasClean bool
 	// Initiator is the side that started the end.
 	Initiator Side

@@ -20,20 +20,25 @@ import (
 // decompressors come from pools for one message and go back after it,
 // unless the negotiated mode keeps a context between messages.
 
-// CompressionMode selects permessage-deflate for an Upgrader.
+// CompressionMode selects permessage-deflate for an Upgrader or a Dialer.
 type CompressionMode uint8
 
 const (
-	// CompressionDisabled declines every offer: messages go uncompressed.
+	// CompressionDisabled declines every offer, and a Dialer offers
+	// nothing: messages go uncompressed.
 	CompressionDisabled CompressionMode = iota
 	// CompressionNoContextTakeover compresses each message on its own and
-	// asks the client to do the same: nothing is held between messages,
-	// so an idle connection costs what it costs without compression.
+	// asks the peer to do the same: nothing is held between messages,
+	// so an idle connection costs what it costs without compression. A
+	// Dialer offers "permessage-deflate; client_no_context_takeover;
+	// server_no_context_takeover".
 	CompressionNoContextTakeover
 	// CompressionContextTakeover lets both sides compress each message
 	// with the previous ones as a dictionary, for a better ratio on
 	// repetitive traffic, at the price of a compressor and a 32 KiB
-	// window held by each connection once it has used them.
+	// window held by each connection once it has used them. A Dialer
+	// offers plain "permessage-deflate" and keeps to what the server
+	// answers.
 	CompressionContextTakeover
 )
 
@@ -48,10 +53,13 @@ const windowSize = 32 << 10
 // messages uncompressed: deflate makes short messages longer.
 const defaultCompressionThreshold = 128
 
-// deflateParams is an accepted permessage-deflate offer.
+// deflateParams is a negotiated permessage-deflate, from this side's point
+// of view, so that one Conn serves both roles: on a server localNoContext
+// is server_no_context_takeover and peerNoContext client_no_context_takeover;
+// on a client the other way round.
 type deflateParams struct {
-	serverNoContext bool // our compressor starts afresh for each message
-	clientNoContext bool // the peer's does, so our decompressor keeps no window
+	localNoContext bool // our compressor starts afresh for each message
+	peerNoContext  bool // the peer's does, so our decompressor keeps no window
 }
 
 // negotiateDeflate takes the first offer of permessage-deflate in the
@@ -70,13 +78,13 @@ func negotiateDeflate(headers []string, mode CompressionMode) (deflateParams, st
 				continue
 			}
 			if mode == CompressionNoContextTakeover {
-				p = deflateParams{serverNoContext: true, clientNoContext: true}
+				p = deflateParams{localNoContext: true, peerNoContext: true}
 			}
 			resp := "permessage-deflate"
-			if p.serverNoContext {
+			if p.localNoContext {
 				resp += "; server_no_context_takeover"
 			}
-			if p.clientNoContext {
+			if p.peerNoContext {
 				resp += "; client_no_context_takeover"
 			}
 			return p, resp, true
@@ -109,12 +117,12 @@ func parseDeflateOffer(offer string) (p deflateParams, ok bool) {
 			if hasValue {
 				return p, false
 			}
-			p.serverNoContext = true
+			p.localNoContext = true
 		case "client_no_context_takeover":
 			if hasValue {
 				return p, false
 			}
-			p.clientNoContext = true
+			p.peerNoContext = true
 		case "server_max_window_bits":
 			// Our compressor always uses the whole window.
 			if bits, err := strconv.Atoi(value); !hasValue || err != nil || bits != 15 {
@@ -179,7 +187,7 @@ var inflateStates = sync.Pool{New: func() any { return new(inflateState) }}
 func (c *Conn) compressor(w *messageWriter) *flate.Writer {
 	d := &c.deflate
 	d.cw = w
-	if !d.params.serverNoContext {
+	if !d.params.localNoContext {
 		if d.fw == nil {
 			d.fw = getFlateWriter(compressedSink{c})
 		}
@@ -331,7 +339,7 @@ func (c *Conn) inflate(p []byte) (int, error) {
 		if c.rd.msgType == TextMessage && !c.rd.utf8.feed(p[:n]) {
 			return 0, protocolErrorf(ErrInvalidUTF8, "text message is not UTF-8")
 		}
-		if !c.deflate.params.clientNoContext {
+		if !c.deflate.params.peerNoContext {
 			d.keepWindow(p[:n])
 		}
 	}
@@ -406,7 +414,7 @@ func (c *Conn) endInflate() {
 		return
 	}
 	d.endMessage()
-	if c.deflate.params.clientNoContext {
+	if c.deflate.params.peerNoContext {
 		*d = inflateState{}
 		inflateStates.Put(d)
 		c.deflate.inf = nil
@@ -417,7 +425,7 @@ func (c *Conn) endInflate() {
 // context takeover the rest is inflated all the same: the next message
 // may refer to it. The caller holds readLock.
 func (c *Conn) skipCompressedLocked() error {
-	if c.deflate.params.clientNoContext {
+	if c.deflate.params.peerNoContext {
 		c.endInflate()
 		c.rd.compressed = false
 		return nil

@@ -67,7 +67,7 @@ func benchDeflateConn(size int) *Conn {
 		frames = append(frames, frame...)
 	}
 	cfg := (&Upgrader{}).config("")
-	cfg.deflate = &deflateParams{serverNoContext: true, clientNoContext: true}
+	cfg.deflate = &deflateParams{localNoContext: true, peerNoContext: true}
 	return newConn(&loopStream{frame: frames}, cfg)
 }
 

@@ -33,12 +33,12 @@ func TestNegotiateDeflate(t *testing.T) {
 		{"plain offer, no context", []string{"permessage-deflate"}, CompressionNoContextTakeover, both, deflateParams{true, true}},
 		{"browser offer", []string{"permessage-deflate; client_max_window_bits"}, CompressionNoContextTakeover, both, deflateParams{true, true}},
 		{"plain offer, context", []string{"permessage-deflate"}, CompressionContextTakeover, plain, deflateParams{}},
-		{"client asks server no context", []string{"permessage-deflate; server_no_context_takeover"}, CompressionContextTakeover, plain + "; server_no_context_takeover", deflateParams{serverNoContext: true}},
-		{"client no context", []string{"permessage-deflate; client_no_context_takeover"}, CompressionContextTakeover, plain + "; client_no_context_takeover", deflateParams{clientNoContext: true}},
+		{"client asks server no context", []string{"permessage-deflate; server_no_context_takeover"}, CompressionContextTakeover, plain + "; server_no_context_takeover", deflateParams{localNoContext: true}},
+		{"client no context", []string{"permessage-deflate; client_no_context_takeover"}, CompressionContextTakeover, plain + "; client_no_context_takeover", deflateParams{peerNoContext: true}},
 		{"server window 15", []string{"permessage-deflate; server_max_window_bits=15"}, CompressionContextTakeover, plain, deflateParams{}},
 		{"quoted value", []string{`permessage-deflate; server_max_window_bits="15"`}, CompressionContextTakeover, plain, deflateParams{}},
 		{"client window 10", []string{"permessage-deflate; client_max_window_bits=10"}, CompressionContextTakeover, plain, deflateParams{}},
-		{"case and spaces", []string{" Permessage-Deflate ;  Client_No_Context_Takeover "}, CompressionContextTakeover, plain + "; client_no_context_takeover", deflateParams{clientNoContext: true}},
+		{"case and spaces", []string{" Permessage-Deflate ;  Client_No_Context_Takeover "}, CompressionContextTakeover, plain + "; client_no_context_takeover", deflateParams{peerNoContext: true}},
 		{"small server window declined", []string{"permessage-deflate; server_max_window_bits=10"}, CompressionNoContextTakeover, "", deflateParams{}},
 		{"server window without value", []string{"permessage-deflate; server_max_window_bits"}, CompressionNoContextTakeover, "", deflateParams{}},
 		{"client window 16", []string{"permessage-deflate; client_max_window_bits=16"}, CompressionNoContextTakeover, "", deflateParams{}},
@@ -47,9 +47,9 @@ func TestNegotiateDeflate(t *testing.T) {
 		{"value on a flag", []string{"permessage-deflate; server_no_context_takeover=1"}, CompressionNoContextTakeover, "", deflateParams{}},
 		{"duplicate", []string{"permessage-deflate; client_no_context_takeover; client_no_context_takeover"}, CompressionNoContextTakeover, "", deflateParams{}},
 		{"unknown parameter", []string{"permessage-deflate; x=1"}, CompressionNoContextTakeover, "", deflateParams{}},
-		{"first bad, second good", []string{"permessage-deflate; server_max_window_bits=9, permessage-deflate; client_no_context_takeover"}, CompressionContextTakeover, plain + "; client_no_context_takeover", deflateParams{clientNoContext: true}},
-		{"offers over two headers", []string{"permessage-deflate; x=1", "permessage-deflate; server_no_context_takeover"}, CompressionContextTakeover, plain + "; server_no_context_takeover", deflateParams{serverNoContext: true}},
-		{"first good wins", []string{"permessage-deflate; server_no_context_takeover, permessage-deflate"}, CompressionContextTakeover, plain + "; server_no_context_takeover", deflateParams{serverNoContext: true}},
+		{"first bad, second good", []string{"permessage-deflate; server_max_window_bits=9, permessage-deflate; client_no_context_takeover"}, CompressionContextTakeover, plain + "; client_no_context_takeover", deflateParams{peerNoContext: true}},
+		{"offers over two headers", []string{"permessage-deflate; x=1", "permessage-deflate; server_no_context_takeover"}, CompressionContextTakeover, plain + "; server_no_context_takeover", deflateParams{localNoContext: true}},
+		{"first good wins", []string{"permessage-deflate; server_no_context_takeover, permessage-deflate"}, CompressionContextTakeover, plain + "; server_no_context_takeover", deflateParams{localNoContext: true}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

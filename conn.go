@@ -41,7 +41,7 @@ func (t MessageType) opcode() (opcode, error) {
 	return 0, fmt.Errorf("websocket: invalid message type %d", int(t))
 }
 
-// Defaults for the zero Upgrader.
+// Defaults for the zero Upgrader and the zero Dialer.
 const (
 	defaultReadLimit    = 1 << 20
 	defaultCloseTimeout = 5 * time.Second
@@ -49,7 +49,8 @@ const (
 	minReadBufferSize   = 256
 )
 
-// Conn is a WebSocket connection, made by Upgrader.Upgrade.
+// Conn is a WebSocket connection, made by Upgrader.Upgrade on a server or
+// by Dialer.DialContext on a client; both roles have the same methods.
 //
 // Concurrency: one goroutine at a time may read (NextReader, ReadMessage
 // and the readers they return); a second one waits for the first. Any
@@ -104,13 +105,13 @@ type Conn struct {
 	closeFields // the close state machine's: see close.go
 }
 
-// connConfig is what a Conn takes from its Upgrader.
+// connConfig is what a Conn takes from its Upgrader or Dialer.
 type connConfig struct {
 	role            role
 	subprotocol     string
 	readLimit       int64
 	closeTimeout    time.Duration
-	frameTimeout    time.Duration // zero or less: no bound
+	frameTimeout    time.Duration // resolved: zero means no bound
 	writeTimeout    time.Duration
 	pingInterval    time.Duration
 	pongTimeout     time.Duration
@@ -119,6 +120,35 @@ type connConfig struct {
 	deflateMin      int            // messages shorter go uncompressed
 	readBufferSize  int
 	writeBufferSize int
+}
+
+// withDefaults resolves what the zero values of the fields an Upgrader
+// and a Dialer share mean: the one place those defaults live.
+func (cfg connConfig) withDefaults() connConfig {
+	if cfg.readLimit == 0 {
+		cfg.readLimit = defaultReadLimit
+	}
+	if cfg.deflateMin == 0 {
+		cfg.deflateMin = defaultCompressionThreshold
+	}
+	if cfg.closeTimeout <= 0 {
+		cfg.closeTimeout = defaultCloseTimeout
+	}
+	switch {
+	case cfg.frameTimeout == 0:
+		cfg.frameTimeout = defaultFrameTimeout
+	case cfg.frameTimeout < 0:
+		cfg.frameTimeout = 0 // no bound
+	}
+	if cfg.readBufferSize <= 0 {
+		cfg.readBufferSize = defaultBufferSize
+	}
+	// A frame header must fit in the read buffer.
+	cfg.readBufferSize = max(cfg.readBufferSize, minReadBufferSize)
+	if cfg.writeBufferSize <= 0 {
+		cfg.writeBufferSize = defaultBufferSize
+	}
+	return cfg
 }
 
 func newConn(s stream, cfg connConfig) *Conn {

@@ -156,7 +156,7 @@ var fuzzChunks = [8]int{0, 1, 2, 3, 5, 8, 64, 200}
 
 // fuzzKnobs are FuzzConnRead's settings, decoded from fuzzed bytes.
 type fuzzKnobs struct {
-	compression CompressionMode // the read side follows clientNoContext
+	compression CompressionMode // the read side follows peerNoContext
 	readLimit   int64           // as the Upgrader's: 0 default, -1 none
 	mode        readMode
 	closeAt     int // call Close once this many messages minus one were delivered; 0 never
@@ -216,7 +216,7 @@ func (k fuzzKnobs) config() connConfig {
 	cfg := u.config("")
 	switch k.compression {
 	case CompressionNoContextTakeover:
-		cfg.deflate = &deflateParams{serverNoContext: true, clientNoContext: true}
+		cfg.deflate = &deflateParams{localNoContext: true, peerNoContext: true}
 	case CompressionContextTakeover:
 		cfg.deflate = &deflateParams{}
 	}

@@ -1,7 +1,8 @@
-// Package websocket is an RFC 6455 WebSocket server whose connections end
-// the way the RFC says they should.
+// Package websocket is an RFC 6455 WebSocket server and client whose
+// connections end the way the RFC says they should.
 //
-// An [Upgrader] turns an HTTP request into a [Conn]. A Conn reads messages
+// An [Upgrader] turns an HTTP request into a [Conn]; on the client side,
+// [Dial] or a [Dialer] opens one to a ws:// or wss:// URL. A Conn reads messages
 // with [Conn.ReadMessage] or [Conn.NextReader], or hands each to a
 // function with [Conn.Serve], and writes them with
 // [Conn.WriteMessage] or [Conn.NextWriter]; pings from the peer are
@@ -12,14 +13,15 @@
 // [Conn.Close] runs the closing handshake: it sends a close frame with a
 // code and reason, keeps reading until the peer's close frame arrives (a
 // reader still gets the messages sent before it), then closes TCP, server
-// first. The peer sees the code and reason, and a browser reports
-// wasClean true. The wait is bounded by [Upgrader.CloseTimeout].
+// first: a client waits for the server to close it. The peer sees the
+// code and reason, and a browser reports wasClean true. The wait is
+// bounded by [Upgrader.CloseTimeout] or [Dialer.CloseTimeout].
 //
 // [Conn.Terminate] drops TCP at once, without a close frame, for a peer
 // that misbehaves or stopped answering; the peer sees 1006.
 //
 // When the peer closes first, its close frame is answered with the same
-// code and reason and the server closes TCP; the reader gets a
+// code and reason and TCP is closed, again server first; the reader gets a
 // [*CloseError] with that code and reason. A peer that breaks the protocol gets the matching
 // code (1002, 1007, 1009) before TCP is closed, and the reader an error
 // wrapping [ErrProtocol], [ErrInvalidUTF8], [ErrMessageTooBig] or

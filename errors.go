@@ -38,10 +38,13 @@ var (
 	// connection was terminated, since part of a frame may have gone out.
 	ErrWriteTimeout = errors.New("websocket: write timed out")
 	// ErrShuttingDown: the Conn's Group is draining; no new connection is
-	// accepted.
+	// accepted or dialled.
 	ErrShuttingDown = errors.New("websocket: shutting down")
-	// ErrBadHandshake: an upgrade request was refused; the client got an
-	// HTTP error status.
+	// ErrBadHandshake: the opening handshake failed. On the server, an
+	// upgrade request was refused and the client got an HTTP error
+	// status. On the client, Dial refused the server's answer: a status
+	// other than 101 (a redirect, an HTTP error) or a response that
+	// breaks RFC 6455 section 4.1; Dial returns that response too.
 	ErrBadHandshake = errors.New("websocket: bad handshake")
 )
 

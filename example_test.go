@@ -7,10 +7,57 @@ import (
 	"io"
 	"log"
 	"net/http"
+	"net/http/httptest"
 	"time"
 
 	"github.com/a60656ec/websocket"
 )
+
+// A client: dial a server (here an echo server of this package on
+// loopback), send a message, read the answer, and close.
+func ExampleDial() {
+	var upgrader websocket.Upgrader
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		conn, err := upgrader.Upgrade(w, r, nil)
+		if err != nil {
+			return
+		}
+		for {
+			typ, msg, err := conn.ReadMessage()
+			if err != nil {
+				return
+			}
+			_ = conn.WriteMessage(typ, msg)
+		}
+	}))
+	defer srv.Close()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, _, err := websocket.Dial(ctx, "ws://"+srv.Listener.Addr().String()+"/echo", nil)
+	if err != nil {
+		// A refusal wraps ErrBadHandshake; the response says more.
+		log.Fatal(err)
+	}
+	if err := conn.WriteMessage(websocket.TextMessage, []byte("hello")); err != nil {
+		log.Fatal(err)
+	}
+	_, msg, err := conn.ReadMessage()
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("%s\n", msg)
+	// Close sends the close frame, waits for the server's, then for the
+	// server to close TCP.
+	if err := conn.Close(websocket.StatusNormalClosure, "bye"); err != nil {
+		log.Fatal(err)
+	}
+	ev := conn.CloseEvent()
+	fmt.Println(ev.Code, ev.Reason, ev.WasClean)
+	// Output:
+	// hello
+	// 1000 (normal closure) bye true
+}
 
 // An echo handler: read each message and send it back, until the peer
 // closes.

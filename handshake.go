@@ -246,13 +246,14 @@ func (u *Upgrader) chooseSubprotocol(r *http.Request) string {
 	return ""
 }
 
-// config resolves the Upgrader's defaults.
+// config is what a Conn made by u takes from it.
 func (u *Upgrader) config(subprotocol string) connConfig {
-	cfg := connConfig{
+	return connConfig{
 		role:            roleServer,
 		subprotocol:     subprotocol,
 		readLimit:       u.ReadLimit,
 		closeTimeout:    u.CloseTimeout,
+		frameTimeout:    u.FrameTimeout,
 		writeTimeout:    u.WriteTimeout,
 		pingInterval:    u.PingInterval,
 		pongTimeout:     u.PongTimeout,
@@ -260,31 +261,7 @@ func (u *Upgrader) config(subprotocol string) connConfig {
 		deflateMin:      u.CompressionThreshold,
 		readBufferSize:  u.ReadBufferSize,
 		writeBufferSize: u.WriteBufferSize,
-	}
-	if cfg.readLimit == 0 {
-		cfg.readLimit = defaultReadLimit
-	}
-	if cfg.deflateMin == 0 {
-		cfg.deflateMin = defaultCompressionThreshold
-	}
-	if cfg.closeTimeout <= 0 {
-		cfg.closeTimeout = defaultCloseTimeout
-	}
-	switch {
-	case u.FrameTimeout == 0:
-		cfg.frameTimeout = defaultFrameTimeout
-	case u.FrameTimeout > 0:
-		cfg.frameTimeout = u.FrameTimeout
-	}
-	if cfg.readBufferSize <= 0 {
-		cfg.readBufferSize = defaultBufferSize
-	}
-	// A frame header must fit in the read buffer.
-	cfg.readBufferSize = max(cfg.readBufferSize, minReadBufferSize)
-	if cfg.writeBufferSize <= 0 {
-		cfg.writeBufferSize = defaultBufferSize
-	}
-	return cfg
+	}.withDefaults()
 }
 
 // handshakeHeaders are the response headers Upgrade sets itself.

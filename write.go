@@ -2,9 +2,11 @@ package websocket
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"os"
 	"sync"
@@ -148,7 +150,8 @@ func (w *messageWriter) Write(p []byte) (int, error) {
 	room := (*w.buf)[maxHeaderSize:]
 	if w.n == 0 && len(p) >= len(room) {
 		// Large writes go out as they are, one frame in one system call,
-		// instead of a buffer's worth at a time.
+		// instead of a buffer's worth at a time (a client's are copied
+		// to be masked: see writeMasked).
 		if err := w.c.writeData(w.op, false, nil, 0, p, w.rsv); err != nil {
 			w.err = err
 			return 0, err
@@ -293,8 +296,10 @@ func (w *messageWriter) flush(fin bool) error {
 // writeData writes one data frame, whose payload is either the first
 // buffered bytes after buf's headroom, or data. For a buffered payload the
 // header goes into the headroom, so that both leave in one write; data
-// leaves with the header in one vectored write where the stream allows.
-// The caller holds msgLock.
+// leaves with the header in one vectored write where the stream allows,
+// or, from a client, masked through a pooled buffer. A client's payload
+// is masked with a fresh key per frame (RFC 6455 section 5.3). The caller
+// holds msgLock.
 func (c *Conn) writeData(op opcode, fin bool, buf []byte, buffered int, data []byte, rsv byte) error {
 	if !c.frameLock.lock(c.done) {
 		return c.writeClosedErr()
@@ -306,13 +311,24 @@ func (c *Conn) writeData(op opcode, fin bool, buf []byte, buffered int, data []b
 		return c.writeClosedErr()
 	}
 	c.armWriteDeadline()
-	hn := putHeader(&c.hdr, header{fin: fin, rsv: rsv, op: op, length: int64(buffered + len(data))})
+	h := header{fin: fin, rsv: rsv, op: op, length: int64(buffered + len(data))}
+	if c.role == roleClient {
+		h.masked, h.maskKey = true, newMaskKey()
+	}
+	hn := putHeader(&c.hdr, h)
 	var err error
-	if buf != nil {
+	switch {
+	case buf != nil:
 		start := maxHeaderSize - hn
 		copy(buf[start:], c.hdr[:hn])
+		if h.masked {
+			// The buffer is ours, a copy of the caller's bytes.
+			mask(h.maskKey, 0, buf[maxHeaderSize:maxHeaderSize+buffered])
+		}
 		_, err = c.stream.Write(buf[start : maxHeaderSize+buffered])
-	} else {
+	case h.masked:
+		err = c.writeMasked(c.hdr[:hn], h.maskKey, data)
+	default:
 		err = c.writeTwo(c.hdr[:hn], data)
 	}
 	if err != nil {
@@ -337,6 +353,44 @@ func (c *Conn) writeTwo(hdr, payload []byte) error {
 	_, err := c.bufs.WriteTo(ns.Conn)
 	c.iov = [2][]byte{} // keep no reference to the caller's payload
 	return err
+}
+
+// writeMasked writes a client's frame whose payload is the caller's data:
+// the caller's slice must stay as it is, so the payload is copied through
+// a pooled buffer, a chunk at a time, and masked there. The caller holds
+// frameLock.
+func (c *Conn) writeMasked(hdr []byte, key [4]byte, data []byte) error {
+	buf := streamPool.get()
+	defer streamPool.put(buf)
+	b := *buf
+	start := maxHeaderSize - len(hdr) // the header leaves with the first chunk
+	copy(b[start:], hdr)
+	pos := 0
+	for len(data) > 0 {
+		n := copy(b[maxHeaderSize:], data)
+		pos = mask(key, pos, b[maxHeaderSize:maxHeaderSize+n])
+		if _, err := c.stream.Write(b[start : maxHeaderSize+n]); err != nil {
+			return err
+		}
+		data = data[n:]
+		start = maxHeaderSize
+	}
+	return nil
+}
+
+// newMaskKey returns the masking key of a client's frame. [RFC6455 10.3]:
+// the key must be unpredictable to whoever chose the payload, so that a
+// script cannot make the masked bytes look like another protocol to a
+// proxy. math/rand/v2's top-level functions draw from the runtime's
+// ChaCha8 generator, a stream cipher seeded from the operating system's
+// entropy (not from the clock, and no seed an application can set), so
+// its output cannot be predicted from what came before; a draw costs no
+// system call and no allocation, where crypto/rand would cost a system
+// call per frame on most kernels.
+func newMaskKey() [4]byte {
+	var k [4]byte
+	binary.LittleEndian.PutUint32(k[:], rand.Uint32())
+	return k
 }
 
 // writeControl writes one control frame, whose payload is payload
@@ -369,9 +423,16 @@ func (c *Conn) writeControl(
 	// control frame.
 	b := controlFrames.Get().(*controlFrame)
 	defer controlFrames.Put(b)
-	hn := putHeader((*[maxHeaderSize]byte)(b[:]), header{fin: true, op: op, length: int64(len(payload) + len(text))})
+	h := header{fin: true, op: op, length: int64(len(payload) + len(text))}
+	if c.role == roleClient {
+		h.masked, h.maskKey = true, newMaskKey()
+	}
+	hn := putHeader((*[maxHeaderSize]byte)(b[:]), h)
 	n := hn + copy(b[hn:], payload)
 	n += copy(b[n:], text)
+	if h.masked {
+		mask(h.maskKey, 0, b[hn:n])
+	}
 	if _, err := c.stream.Write(b[:n]); err != nil {
 		return c.writeFailed(err)
 	}
