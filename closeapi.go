@@ -1,0 +1,167 @@
+package websocket
+
+import (
+	"fmt"
+	"net"
+	"time"
+)
+
+// The application's two ways to end a connection, on the state machine
+// of close.go: Close, the closing handshake, and Terminate, the drop.
+
+// Close runs the closing handshake (RFC 6455 section 7): it sends a close
+// frame with code and reason, stops data writes (they return an error
+// wrapping net.ErrClosed), waits for the peer's close frame, then closes
+// TCP: a server at once, a client once the server has closed it (RFC 6455
+// section 7.1.1). The wait is bounded by the Upgrader's or Dialer's
+// CloseTimeout (5 s by default); a client whose server has answered but
+// does not close TCP within it closes TCP itself, and the end is clean.
+//
+// If a goroutine is inside a read method when Close is called, that reader
+// goes on receiving the messages the peer sent before its close frame, then
+// a *CloseError; so does Serve's onMessage. Otherwise Close reads and
+// discards them itself, handing over to a reader that arrives meanwhile; a
+// reader that stops reading during Close, or is between two reads of a
+// message when Close is called, gets 100 ms to come back before Close
+// reads in its place.
+//
+// Close returns nil when the handshake completed, also when the peer's close
+// frame arrived first and Close joined its answer. It returns an error when
+// the handshake failed (ErrCloseTimeout, ErrTerminated, ErrWriteTimeout,
+// a protocol violation, an I/O error); TCP is closed anyway. It returns an
+// error wrapping net.ErrClosed at once, sending nothing, when a close had
+// already started or the connection had ended. Invalid arguments (a code that may not be sent, a reason over 123
+// bytes or not UTF-8) return an error and send nothing.
+//
+// Close may be called from any goroutine, concurrently with every method.
+func (c *Conn) Close(code StatusCode, reason string) error {
+	if err := checkCloseArgs(code, reason); err != nil {
+		return err
+	}
+	switch c.step(evClose, closeInfo{}) {
+	case actRefuse:
+		return fmt.Errorf("websocket: close: %w", net.ErrClosed)
+	case actJoin:
+		<-c.done
+		return c.closeResult()
+	}
+	c.liftReadDeadline()
+	if err := c.sendClose(code, reason); err != nil {
+		c.abort(fmt.Errorf("websocket: failed to send close frame: %w", err), SideLocal)
+		return c.closeResult()
+	}
+	c.awaitPeerClose()
+	return c.closeResult()
+}
+
+// awaitPeerClose waits until the connection has ended, by the peer's close
+// frame or the close timer. While an application reader is inside a read
+// method, the reader sees the peer's messages and close frame. While none
+// is, Close reads and discards frames itself, one at a time, so that a
+// reader that comes takes over at the next frame. A reader that leaves
+// gets readerGrace to come back before Close reads in its place.
+func (c *Conn) awaitPeerClose() {
+	var grace *time.Timer
+	defer func() {
+		if grace != nil {
+			grace.Stop()
+		}
+	}()
+	// A reader between two reads of a message counts as one that just
+	// left: it gets readerGrace to come back for the rest.
+	sawReader := c.midMessage()
+	for {
+		// Besides the end, one of these ends the wait.
+		var readerLeft, lockFreed <-chan struct{}
+		var graceOver <-chan time.Time
+		switch {
+		case c.readers.Load() > 0:
+			sawReader = true
+			readerLeft = c.readerLeft
+		case sawReader:
+			sawReader = false
+			if grace == nil {
+				grace = time.NewTimer(readerGrace)
+			} else {
+				grace.Reset(readerGrace)
+			}
+			graceOver = grace.C
+		case c.takeServed():
+			continue // its goroutine is a reader now
+		default:
+			lockFreed = c.readLock.contend()
+		}
+		if readerLeft != nil || graceOver != nil || lockFreed != nil {
+			select {
+			case <-c.done:
+				return
+			case <-readerLeft:
+				continue
+			case <-graceOver:
+				continue
+			case <-lockFreed:
+				// The token is ours: try again at once, so that no other
+				// waiter misses it.
+				if c.readLock.contend() != nil {
+					continue
+				}
+			}
+		}
+		// readLock is held.
+		if c.readers.Load() > 0 {
+			c.readLock.unlock()
+			continue
+		}
+		ended := c.discardFrame()
+		c.readLock.unlock()
+		if ended {
+			return
+		}
+	}
+}
+
+// midMessage reports whether the application holds a reader in the
+// middle of a message and is not inside a read method right now.
+func (c *Conn) midMessage() bool {
+	if c.readers.Load() > 0 || !c.readLock.tryLock() {
+		return false // a reader is inside a read method
+	}
+	defer c.readLock.unlock()
+	rd := &c.rd
+	return (!rd.messageDone() || rd.compressed) && !rd.discarded && !c.ended()
+}
+
+// readerGrace is how long Close lets a reader that stopped reading come
+// back before it reads the peer's frames itself. Tests may lower it.
+var readerGrace = 100 * time.Millisecond
+
+// closeResult is what Close returns once the connection has ended.
+func (c *Conn) closeResult() error {
+	<-c.done
+	ev := c.CloseEvent()
+	if ev.WasClean {
+		return nil
+	}
+	return fmt.Errorf("websocket: closing handshake did not complete: %w", ev.Err)
+}
+
+// Terminate drops the connection at once, without a close frame: for a
+// peer that misbehaves or stopped answering. Blocked reads and writes
+// return promptly, a Close in progress returns ErrTerminated, and the
+// connection ends with StatusAbnormalClosure, as a browser reports it.
+//
+// Terminate returns nil when it ended the connection, and an error wrapping
+// net.ErrClosed when the connection had already ended. It may be called
+// from any goroutine, at any time, any number of times.
+func (c *Conn) Terminate() error {
+	switch c.step(evAbort, closeInfo{cause: ErrTerminated, side: SideLocal}) {
+	case actDropTCP:
+		c.dropTCP()
+		return nil
+	case actCutPending:
+		if c.cutPending(ErrTerminated) {
+			return nil
+		}
+	}
+	return fmt.Errorf("websocket: terminate: %w", net.ErrClosed)
+}
