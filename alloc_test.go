@@ -16,17 +16,7 @@ import (
 func TestStreamingDoesNotAllocate(t *testing.T) {
 	c, _ := benchConn(100)
 	buf := make([]byte, 256)
-	reads := testing.AllocsPerRun(100, func() {
-		_, r, err := c.NextReader()
-		if err != nil {
-			t.Fatal(err)
-		}
-		for {
-			if _, err := r.Read(buf); err != nil {
-				break
-			}
-		}
-	})
+	reads := readAllocs(t, c, buf)
 	writes := testing.AllocsPerRun(100, func() {
 		w, err := c.NextWriter(BinaryMessage)
 		if err != nil {
@@ -36,18 +26,7 @@ func TestStreamingDoesNotAllocate(t *testing.T) {
 		_ = w.Close()
 	})
 	one := testing.AllocsPerRun(100, func() { _, _, _ = c.ReadMessage() })
-	echo := testing.AllocsPerRun(100, func() {
-		typ, r, err := c.NextReader()
-		if err != nil {
-			t.Fatal(err)
-		}
-		w, err := c.NextWriter(typ)
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, _ = io.Copy(w, r)
-		_ = w.Close()
-	})
+	echo := echoAllocs(t, c)
 	if reads != 0 || writes != 0 || one != 1 || echo != 0 {
 		t.Errorf("allocations per message: NextReader %v, NextWriter %v, ReadMessage %v, io.Copy echo %v; want 0, 0, 1, 0", reads, writes, one, echo)
 	}
@@ -92,17 +71,7 @@ func TestClientDoesNotAllocate(t *testing.T) {
 	c := benchClientConn(100)
 	buf := make([]byte, 256)
 	large := make([]byte, 100<<10)
-	reads := testing.AllocsPerRun(100, func() {
-		_, r, err := c.NextReader()
-		if err != nil {
-			t.Fatal(err)
-		}
-		for {
-			if _, err := r.Read(buf); err != nil {
-				break
-			}
-		}
-	})
+	reads := readAllocs(t, c, buf)
 	writes := testing.AllocsPerRun(100, func() {
 		w, err := c.NextWriter(BinaryMessage)
 		if err != nil {
@@ -122,7 +91,32 @@ func TestClientDoesNotAllocate(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
-	echo := testing.AllocsPerRun(100, func() {
+	echo := echoAllocs(t, c)
+	if reads != 0 || writes != 0 || small != 0 || big != 0 || echo != 0 {
+		t.Errorf("client allocations per message: NextReader %v, NextWriter %v, WriteMessage %v (small) %v (100 KiB), io.Copy echo %v; want 0",
+			reads, writes, small, big, echo)
+	}
+}
+
+// readAllocs measures reading a message through NextReader into buf.
+func readAllocs(t *testing.T, c *Conn, buf []byte) float64 {
+	return testing.AllocsPerRun(100, func() {
+		_, r, err := c.NextReader()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for {
+			if _, err := r.Read(buf); err != nil {
+				break
+			}
+		}
+	})
+}
+
+// echoAllocs measures an echo of one message with io.Copy from
+// NextReader's reader to NextWriter's writer.
+func echoAllocs(t *testing.T, c *Conn) float64 {
+	return testing.AllocsPerRun(100, func() {
 		typ, r, err := c.NextReader()
 		if err != nil {
 			t.Fatal(err)
@@ -134,8 +128,4 @@ func TestClientDoesNotAllocate(t *testing.T) {
 		_, _ = io.Copy(w, r)
 		_ = w.Close()
 	})
-	if reads != 0 || writes != 0 || small != 0 || big != 0 || echo != 0 {
-		t.Errorf("client allocations per message: NextReader %v, NextWriter %v, WriteMessage %v (small) %v (100 KiB), io.Copy echo %v; want 0",
-			reads, writes, small, big, echo)
-	}
 }
