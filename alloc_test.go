@@ -129,3 +129,26 @@ func echoAllocs(t *testing.T, c *Conn) float64 {
 		_ = w.Close()
 	})
 }
+
+// TestPreparedMessageDoesNotAllocate: writing a prepared message copies
+// and allocates nothing on a server, plain or compressed once for all,
+// nor on a client, which masks through a pooled buffer.
+func TestPreparedMessageDoesNotAllocate(t *testing.T) {
+	pm, err := NewPreparedMessage(TextMessage, jsonLike(1<<10))
+	if err != nil {
+		t.Fatal(err)
+	}
+	server, _ := benchConn(16)
+	compressing := benchDeflateConn(16)
+	client := benchClientConn(16)
+	for name, c := range map[string]*Conn{"server": server, "compressing server": compressing, "client": client} {
+		allocs := testing.AllocsPerRun(100, func() {
+			if err := c.WritePreparedMessage(pm); err != nil {
+				t.Fatal(err)
+			}
+		})
+		if allocs != 0 {
+			t.Errorf("%s: %v allocations per prepared message, want 0", name, allocs)
+		}
+	}
+}

@@ -144,6 +144,13 @@ func (p *deflatePeer) readMessage() (byte, []byte, bool) {
 	if first&rsv1 == 0 {
 		return first & 0x0F, payload, false
 	}
+	return first & 0x0F, p.inflate(payload), true
+}
+
+// inflate decompresses the payload of a message the server sent
+// compressed, with the window its context takeover leaves.
+func (p *deflatePeer) inflate(payload []byte) []byte {
+	p.t.Helper()
 	var dict []byte
 	if p.serverWindow {
 		dict = p.window
@@ -158,7 +165,7 @@ func (p *deflatePeer) readMessage() (byte, []byte, bool) {
 	if len(p.window) > windowSize {
 		p.window = p.window[len(p.window)-windowSize:]
 	}
-	return first & 0x0F, out, true
+	return out
 }
 
 // TestCompressionRoundTrip sends every size of message compressed, whole

@@ -158,3 +158,47 @@ func ExampleCloseStatus() {
 	}
 	// Output: peer left: 1001 (going away)
 }
+
+// Fan-out: a message framed once, and compressed at most once, goes to
+// every client. (Here the clients are dialled on loopback; a server keeps
+// the connections its handler upgraded.)
+func ExampleNewPreparedMessage() {
+	var upgrader websocket.Upgrader
+	upgraded := make(chan *websocket.Conn)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if c, err := upgrader.Upgrade(w, r, nil); err == nil {
+			upgraded <- c
+		}
+	}))
+	defer srv.Close()
+	var clients, servers []*websocket.Conn
+	for range 3 {
+		c, _, err := websocket.Dial(context.Background(), "ws"+srv.URL[len("http"):], nil)
+		if err != nil {
+			log.Fatal(err)
+		}
+		defer c.Terminate()
+		clients, servers = append(clients, c), append(servers, <-upgraded)
+	}
+
+	pm, err := websocket.NewPreparedMessage(websocket.TextMessage, []byte(`{"ACME":101.25}`))
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, s := range servers {
+		if err := s.WritePreparedMessage(pm); err != nil {
+			log.Print(err) // this connection has ended; the others go on
+		}
+	}
+	for _, c := range clients {
+		_, msg, _ := c.ReadMessage()
+		fmt.Println(string(msg))
+	}
+	for _, s := range servers {
+		_ = s.Terminate()
+	}
+	// Output:
+	// {"ACME":101.25}
+	// {"ACME":101.25}
+	// {"ACME":101.25}
+}

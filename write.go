@@ -33,13 +33,18 @@ func (c *Conn) writeClosedErr() error {
 // returns an error wrapping net.ErrClosed. Safe from any number of
 // goroutines; see Conn.
 func (c *Conn) WriteMessage(typ MessageType, data []byte) error {
-	op, err := typ.opcode()
-	if err != nil {
+	if _, err := typ.opcode(); err != nil {
 		return err
 	}
 	if typ == TextMessage && !validUTF8(data) {
 		return fmt.Errorf("websocket: write: %w", ErrInvalidUTF8)
 	}
+	return c.writeMessage(typ, data)
+}
+
+// writeMessage is WriteMessage once its arguments are checked.
+func (c *Conn) writeMessage(typ MessageType, data []byte) error {
+	op, _ := typ.opcode()
 	if !c.msgLock.lock(c.done) {
 		return c.writeClosedErr()
 	}
@@ -62,7 +67,7 @@ func (c *Conn) WriteMessage(typ MessageType, data []byte) error {
 	// from a buffer that goes back to the pool right after.
 	buf := c.wpool.get()
 	n := copy((*buf)[maxHeaderSize:], data)
-	err = c.writeData(op, true, *buf, n, nil, 0)
+	err := c.writeData(op, true, *buf, n, nil, 0)
 	c.wpool.put(buf)
 	return err
 }
@@ -332,6 +337,23 @@ func (c *Conn) writeData(op opcode, fin bool, buf []byte, buffered int, data []b
 		err = c.writeTwo(c.hdr[:hn], data)
 	}
 	if err != nil {
+		return c.writeFailed(err)
+	}
+	return nil
+}
+
+// writeFrame writes a server's frame built beforehand, header and payload,
+// in one write, as it is: a PreparedMessage's. The caller holds msgLock.
+func (c *Conn) writeFrame(frame []byte) error {
+	if !c.frameLock.lock(c.done) {
+		return c.writeClosedErr()
+	}
+	defer c.frameLock.unlock()
+	if c.closing.Load() || c.writeBroken {
+		return c.writeClosedErr()
+	}
+	c.armWriteDeadline()
+	if _, err := c.stream.Write(frame); err != nil {
 		return c.writeFailed(err)
 	}
 	return nil

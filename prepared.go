@@ -1,0 +1,122 @@
+package websocket
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+)
+
+// PreparedMessage is a message framed once, and compressed at most once,
+// for writing to any number of connections: a chat room, a price feed, a
+// game state pushed to every player. Writing it to a connection copies and
+// compresses nothing: on a server the frame goes out as it was built; a
+// client masks a copy, as it must for every frame it sends.
+//
+// Compression follows each connection's: a connection without
+// permessage-deflate, with compression turned off (SetWriteCompression),
+// or for which the message is below its CompressionThreshold gets the
+// plain frame; one that compresses without context takeover
+// (CompressionNoContextTakeover) gets the message deflated once for all
+// of them. One with context takeover compresses the message for itself,
+// as WriteMessage does: its compressed bytes depend on what it sent
+// before, so they cannot be shared.
+//
+// A PreparedMessage holds its payload and, once a connection has needed
+// it, its compressed form; it never changes, and is safe to write from
+// any number of goroutines to any number of connections at once.
+type PreparedMessage struct {
+	typ   MessageType
+	plain preparedFrame
+
+	deflateOnce sync.Once
+	deflated    preparedFrame
+}
+
+// preparedFrame is one encoding of a prepared message: a whole frame, as
+// a server sends it.
+type preparedFrame struct {
+	frame []byte // the header, then the payload
+	hn    int    // the header's length
+}
+
+func (f *preparedFrame) payload() []byte { return f.frame[f.hn:] }
+
+// newPreparedFrame builds the final frame of one message with payload p.
+func newPreparedFrame(op opcode, rsv byte, p []byte) preparedFrame {
+	var hdr [maxHeaderSize]byte
+	hn := putHeader(&hdr, header{fin: true, rsv: rsv, op: op, length: int64(len(p))})
+	frame := make([]byte, hn+len(p))
+	copy(frame, hdr[:hn])
+	copy(frame[hn:], p)
+	return preparedFrame{frame: frame, hn: hn}
+}
+
+// NewPreparedMessage prepares data as a message of type typ. It keeps a
+// copy of data, so the caller may reuse its slice. A text message must be
+// valid UTF-8: the error wraps ErrInvalidUTF8 otherwise. Safe from any
+// goroutine.
+func NewPreparedMessage(typ MessageType, data []byte) (*PreparedMessage, error) {
+	op, err := typ.opcode()
+	if err != nil {
+		return nil, err
+	}
+	if typ == TextMessage && !validUTF8(data) {
+		return nil, fmt.Errorf("websocket: prepared message: %w", ErrInvalidUTF8)
+	}
+	return &PreparedMessage{typ: typ, plain: newPreparedFrame(op, 0, data)}, nil
+}
+
+// Type returns the message's type.
+func (pm *PreparedMessage) Type() MessageType { return pm.typ }
+
+// Len returns the length of the message's payload, uncompressed.
+func (pm *PreparedMessage) Len() int { return len(pm.plain.payload()) }
+
+// deflatedFrame returns the message compressed on its own, as
+// permessage-deflate without context takeover sends it: made by the
+// first connection that needs it.
+func (pm *PreparedMessage) deflatedFrame() *preparedFrame {
+	pm.deflateOnce.Do(func() {
+		var out bytes.Buffer
+		fw := getFlateWriter(&out)
+		_, _ = fw.Write(pm.plain.payload()) // a bytes.Buffer does not fail
+		_ = fw.Flush()
+		fw.Reset(io.Discard) // the pool keeps no hold on out
+		flateWriters.Put(fw)
+		// [RFC7692 7.2.1]: the sync flush's empty block stays off the wire.
+		compressed := bytes.TrimSuffix(out.Bytes(), deflateTail[:])
+		op, _ := pm.typ.opcode()
+		pm.deflated = newPreparedFrame(op, rsv1, compressed)
+	})
+	return &pm.deflated
+}
+
+var errNilPrepared = errors.New("websocket: write of a nil PreparedMessage")
+
+// WritePreparedMessage sends pm, as WriteMessage would send its data;
+// see PreparedMessage for what is shared between connections. Errors are
+// those of WriteMessage. Safe from any number of goroutines; see Conn.
+func (c *Conn) WritePreparedMessage(pm *PreparedMessage) error {
+	if pm == nil {
+		return errNilPrepared
+	}
+	f, rsv := &pm.plain, byte(0)
+	if d := &c.deflate; d.on && d.enabled.Load() && pm.Len() >= d.threshold {
+		if !d.params.localNoContext {
+			return c.writeMessage(pm.typ, pm.plain.payload())
+		}
+		f, rsv = pm.deflatedFrame(), rsv1
+	}
+	if !c.msgLock.lock(c.done) {
+		return c.writeClosedErr()
+	}
+	defer c.msgLock.unlock()
+	if c.role == roleClient {
+		// Masked into a buffer of the Conn's: the frame stays as it is.
+		op, _ := pm.typ.opcode()
+		return c.writeData(op, true, nil, 0, f.payload(), rsv)
+	}
+	return c.writeFrame(f.frame)
+}
