@@ -73,7 +73,7 @@ type Conn struct {
 	onEnd         func()       // run once the connection has ended: leaves its Group
 	served        atomic.Pointer[serveState]
 	readDeadline  atomic.Int64 // SetReadDeadline's, in Unix nanoseconds; 0 for none
-	writeDeadline atomic.Bool  // SetWriteDeadline set one; control frames lift it once closing
+	writeDeadline atomic.Int64 // SetWriteDeadline's, in Unix nanoseconds; 0 for none. Control frames lift it once closing
 
 	// Read state. readLock is held by the goroutine reading frames: an
 	// application reader, or Close draining; readers counts the
@@ -98,6 +98,7 @@ type Conn struct {
 	iov         [2][]byte           // guarded by frameLock
 	bufs        net.Buffers         // guarded by frameLock
 	writeBroken bool                // guarded by frameLock: a failed write left a frame half sent
+	writeBound  time.Time           // guarded by msgLock: a broadcast's bound on the write of its message
 
 	pingMu sync.Mutex
 	pings  []*pingWaiter // guarded by pingMu
@@ -231,11 +232,15 @@ func (c *Conn) SetWriteDeadline(t time.Time) error {
 	if c.closing.Load() {
 		return nil
 	}
-	c.writeDeadline.Store(!t.IsZero()) // before the stream's, so that a lift finds it
+	var ns int64
+	if !t.IsZero() {
+		ns = t.UnixNano()
+	}
+	c.writeDeadline.Store(ns) // before the stream's, so that a lift finds it
 	err := c.stream.SetWriteDeadline(t)
 	if c.closing.Load() && c.writeTimeout == 0 {
 		// As in SetReadDeadline: the handshake's lift may have come first.
-		c.writeDeadline.Store(false)
+		c.writeDeadline.Store(0)
 		_ = c.stream.SetWriteDeadline(time.Time{})
 	}
 	return err

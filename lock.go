@@ -1,6 +1,9 @@
 package websocket
 
-import "sync/atomic"
+import (
+	"sync/atomic"
+	"time"
+)
 
 // waitLock is a mutex whose waiters can give up: when the connection ends,
 // or when a caller's own stop channel closes. sync.Mutex cannot offer that.
@@ -33,7 +36,10 @@ const (
 func (l *waitLock) lock(abort <-chan struct{}) bool { return l.lockOr(abort, nil) }
 
 // lockOr is lock that also gives up once stop is closed (nil: never).
-func (l *waitLock) lockOr(abort, stop <-chan struct{}) bool {
+func (l *waitLock) lockOr(abort, stop <-chan struct{}) bool { return l.lockWithin(abort, stop, nil) }
+
+// lockWithin is lockOr that also gives up when expire fires (nil: never).
+func (l *waitLock) lockWithin(abort, stop <-chan struct{}, expire <-chan time.Time) bool {
 	if l.state.CompareAndSwap(lockFree, lockHeld) {
 		return true
 	}
@@ -47,6 +53,8 @@ func (l *waitLock) lockOr(abort, stop <-chan struct{}) bool {
 		case <-abort:
 			return false
 		case <-stop:
+			return false
+		case <-expire:
 			return false
 		}
 	}

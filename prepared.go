@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"time"
 )
 
 // PreparedMessage is a message framed once, and compressed at most once,
@@ -102,20 +103,32 @@ func (c *Conn) WritePreparedMessage(pm *PreparedMessage) error {
 	if pm == nil {
 		return errNilPrepared
 	}
-	f, rsv := &pm.plain, byte(0)
-	if d := &c.deflate; d.on && d.enabled.Load() && pm.Len() >= d.threshold {
-		if !d.params.localNoContext {
-			return c.writeMessage(pm.typ, pm.plain.payload())
-		}
-		f, rsv = pm.deflatedFrame(), rsv1
-	}
 	if !c.msgLock.lock(c.done) {
 		return c.writeClosedErr()
 	}
-	defer c.msgLock.unlock()
+	return c.writePreparedLocked(pm, time.Time{})
+}
+
+// writePreparedLocked sends pm, its writes bounded by bound as well when
+// that is not zero (see Broadcast). The caller holds msgLock, which it
+// releases.
+func (c *Conn) writePreparedLocked(pm *PreparedMessage, bound time.Time) error {
+	c.writeBound = bound
+	op, _ := pm.typ.opcode()
+	f, rsv := &pm.plain, byte(0)
+	if d := &c.deflate; d.on && d.enabled.Load() && pm.Len() >= d.threshold {
+		if !d.params.localNoContext {
+			// Compressed for this connection alone: see PreparedMessage.
+			return c.writeCompressedLocked(op, pm.typ, pm.plain.payload())
+		}
+		f, rsv = pm.deflatedFrame(), rsv1
+	}
+	defer func() {
+		c.writeBound = time.Time{}
+		c.msgLock.unlock()
+	}()
 	if c.role == roleClient {
 		// Masked into a buffer of the Conn's: the frame stays as it is.
-		op, _ := pm.typ.opcode()
 		return c.writeData(op, true, nil, 0, f.payload(), rsv)
 	}
 	return c.writeFrame(f.frame)

@@ -49,15 +49,7 @@ func (c *Conn) writeMessage(typ MessageType, data []byte) error {
 		return c.writeClosedErr()
 	}
 	if d := &c.deflate; d.on && d.enabled.Load() && len(data) >= d.threshold {
-		// Compressed through a message writer, whose Close releases
-		// msgLock.
-		w := c.startMessage(op, typ)
-		w.text = false // checked above
-		_, err := w.Write(data)
-		if cerr := w.Close(); err == nil {
-			err = cerr
-		}
-		return err
+		return c.writeCompressedLocked(op, typ, data)
 	}
 	defer c.msgLock.unlock()
 	if len(data) > c.wpool.size-maxHeaderSize {
@@ -69,6 +61,19 @@ func (c *Conn) writeMessage(typ MessageType, data []byte) error {
 	n := copy((*buf)[maxHeaderSize:], data)
 	err := c.writeData(op, true, *buf, n, nil, 0)
 	c.wpool.put(buf)
+	return err
+}
+
+// writeCompressedLocked sends data, checked, as one compressed message,
+// through a message writer, whose Close releases msgLock. The caller
+// holds msgLock.
+func (c *Conn) writeCompressedLocked(op opcode, typ MessageType, data []byte) error {
+	w := c.startMessage(op, typ)
+	w.text = false
+	_, err := w.Write(data)
+	if cerr := w.Close(); err == nil {
+		err = cerr
+	}
 	return err
 }
 
@@ -261,6 +266,7 @@ func (w *messageWriter) Close() error {
 			w.c.wpool.put(w.buf)
 		}
 		w.buf = nil
+		w.c.writeBound = time.Time{}
 		w.c.msgLock.unlock()
 	}()
 	if w.err != nil {
@@ -315,7 +321,8 @@ func (c *Conn) writeData(op opcode, fin bool, buf []byte, buffered int, data []b
 	if c.closing.Load() || c.writeBroken {
 		return c.writeClosedErr()
 	}
-	c.armWriteDeadline()
+	c.armDataWriteDeadline()
+	defer c.endDataWrite()
 	h := header{fin: fin, rsv: rsv, op: op, length: int64(buffered + len(data))}
 	if c.role == roleClient {
 		h.masked, h.maskKey = true, newMaskKey()
@@ -352,7 +359,8 @@ func (c *Conn) writeFrame(frame []byte) error {
 	if c.closing.Load() || c.writeBroken {
 		return c.writeClosedErr()
 	}
-	c.armWriteDeadline()
+	c.armDataWriteDeadline()
+	defer c.endDataWrite()
 	if _, err := c.stream.Write(frame); err != nil {
 		return c.writeFailed(err)
 	}
@@ -437,7 +445,7 @@ func (c *Conn) writeControl(
 		return c.writeClosedErr()
 	}
 	c.armWriteDeadline()
-	if c.closing.Load() && c.writeDeadline.Swap(false) && c.writeTimeout == 0 {
+	if c.closing.Load() && c.writeDeadline.Swap(0) != 0 && c.writeTimeout == 0 {
 		_ = c.stream.SetWriteDeadline(time.Time{})
 	}
 	// The frame is built in a pooled buffer: an array of the function's
@@ -468,6 +476,36 @@ var controlFrames = sync.Pool{New: func() any { return new(controlFrame) }}
 
 // errWriteStopped is returned when the caller gave up waiting to write.
 var errWriteStopped = errors.New("websocket: gave up waiting to write")
+
+// armDataWriteDeadline is armWriteDeadline for a data frame, which a
+// broadcast may bound more tightly (writeBound). The caller holds msgLock
+// and frameLock.
+func (c *Conn) armDataWriteDeadline() {
+	if c.writeBound.IsZero() {
+		c.armWriteDeadline()
+		return
+	}
+	bound := c.writeBound
+	if d := time.Now().Add(c.writeTimeout); c.writeTimeout > 0 && d.Before(bound) {
+		bound = d
+	}
+	_ = c.stream.SetWriteDeadline(bound)
+}
+
+// endDataWrite puts back the deadline of the application's
+// SetWriteDeadline after a write that a broadcast bounded (with a
+// WriteTimeout, the next write arms its own). The caller holds msgLock
+// and frameLock.
+func (c *Conn) endDataWrite() {
+	if c.writeBound.IsZero() || c.writeTimeout > 0 {
+		return
+	}
+	var t time.Time
+	if ns := c.writeDeadline.Load(); ns != 0 {
+		t = time.Unix(0, ns)
+	}
+	_ = c.stream.SetWriteDeadline(t)
+}
 
 // armWriteDeadline bounds the write that follows by the WriteTimeout. The
 // caller holds frameLock.

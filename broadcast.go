@@ -1,0 +1,160 @@
+package websocket
+
+import (
+	"context"
+	"errors"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// BroadcastResult counts what a broadcast did with each connection.
+type BroadcastResult struct {
+	// Delivered is how many connections took the message whole.
+	Delivered int
+	// Skipped is how many were not written to: they had ended or begun
+	// closing, another write held them past the write's bound, or the
+	// context ended before their turn. A skipped connection is left as
+	// it was.
+	Skipped int
+	// Terminated is how many could not take the message within the
+	// write's bound and were terminated (CloseEvent.Err wraps
+	// ErrWriteTimeout): a frame half sent cannot be followed by another.
+	Terminated int
+	// Failed is how many ended during the write for another reason, such
+	// as the peer dropping TCP.
+	Failed int
+}
+
+// broadcastWorkers is the most connections a broadcast writes to at once:
+// enough that a few slow sockets do not hold up the rest, few enough that
+// a broadcast to many thousands does not start a goroutine for each.
+const broadcastWorkers = 64
+
+// defaultBroadcastTimeout bounds a broadcast's write to a connection that
+// has no WriteTimeout when the context has no deadline.
+const defaultBroadcastTimeout = 10 * time.Second
+
+// Broadcast writes pm to every connection in conns, concurrently, and
+// returns once each has been written to or passed over, with the counts
+// of BroadcastResult. A slow or dead connection neither blocks the others
+// nor piles up messages: each write is bounded by the connection's
+// WriteTimeout and by ctx's deadline, whichever comes first (10 s when
+// neither is set). A connection whose write does not finish in time is
+// terminated; one that another write keeps busy until then is skipped.
+// When ctx ends, the connections not yet written to are skipped, and
+// Broadcast returns ctx's error once the writes in progress have ended;
+// it returns nil when every connection had its turn.
+//
+// Nothing is copied or compressed per connection but what
+// PreparedMessage says. Safe from any goroutine, concurrently with every
+// method of the connections.
+func Broadcast(ctx context.Context, conns []*Conn, pm *PreparedMessage) (BroadcastResult, error) {
+	if pm == nil {
+		return BroadcastResult{}, errNilPrepared
+	}
+	var next atomic.Int64 // the index of the next connection to write
+	var delivered, skipped, terminated, failed atomic.Int64
+	var cut atomic.Bool // ctx ended before some connection's turn
+	work := func() {
+		for {
+			i := int(next.Add(1) - 1)
+			if i >= len(conns) {
+				return
+			}
+			if ctx.Err() != nil {
+				cut.Store(true)
+				skipped.Add(1)
+				continue
+			}
+			switch conns[i].broadcastOne(ctx, pm) {
+			case sendDelivered:
+				delivered.Add(1)
+			case sendSkipped:
+				skipped.Add(1)
+			case sendTerminated:
+				terminated.Add(1)
+			default:
+				failed.Add(1)
+			}
+		}
+	}
+	var wg sync.WaitGroup
+	for range min(len(conns), broadcastWorkers) - 1 {
+		wg.Go(work)
+	}
+	work() // this goroutine is one of the workers
+	wg.Wait()
+	res := BroadcastResult{
+		Delivered:  int(delivered.Load()),
+		Skipped:    int(skipped.Load()),
+		Terminated: int(terminated.Load()),
+		Failed:     int(failed.Load()),
+	}
+	if cut.Load() {
+		return res, ctx.Err()
+	}
+	return res, nil
+}
+
+// Broadcast writes pm to every connection of the group; see the package's
+// Broadcast. Connections that join during the broadcast are not written
+// to. Safe from any goroutine.
+func (g *Group) Broadcast(ctx context.Context, pm *PreparedMessage) (BroadcastResult, error) {
+	g.mu.Lock()
+	conns := make([]*Conn, 0, len(g.conns))
+	for c := range g.conns {
+		conns = append(conns, c)
+	}
+	g.mu.Unlock()
+	return Broadcast(ctx, conns, pm)
+}
+
+// sendOutcome is what became of one connection in a broadcast.
+type sendOutcome uint8
+
+const (
+	sendDelivered sendOutcome = iota
+	sendSkipped
+	sendTerminated
+	sendFailed
+)
+
+// broadcastOne writes pm to c within the broadcast's bound for c.
+func (c *Conn) broadcastOne(ctx context.Context, pm *PreparedMessage) sendOutcome {
+	if c.closing.Load() {
+		return sendSkipped
+	}
+	bound, ok := ctx.Deadline()
+	if own := time.Now().Add(c.writeTimeout); c.writeTimeout > 0 && (!ok || own.Before(bound)) {
+		bound, ok = own, true
+	}
+	if !ok {
+		bound = time.Now().Add(defaultBroadcastTimeout)
+	}
+	if !c.lockUntil(&c.msgLock, bound) {
+		return sendSkipped
+	}
+	err := c.writePreparedLocked(pm, bound)
+	switch {
+	case err == nil:
+		return sendDelivered
+	case errors.Is(err, ErrWriteTimeout), errors.Is(err, os.ErrDeadlineExceeded):
+		return sendTerminated
+	case c.closing.Load() && !c.ended():
+		return sendSkipped // Close began first: no data frame may follow its frame
+	}
+	return sendFailed
+}
+
+// lockUntil takes l, waiting no later than bound, unless the connection
+// ends first. Only a lock that is held costs a timer.
+func (c *Conn) lockUntil(l *waitLock, bound time.Time) bool {
+	if l.tryLock() {
+		return true
+	}
+	t := time.NewTimer(time.Until(bound))
+	defer t.Stop()
+	return l.lockWithin(c.done, nil, t.C)
+}
