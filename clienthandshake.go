@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 
 	"golang.org/x/net/http/httpguts"
@@ -38,14 +37,6 @@ var clientHandshakeHeaders = map[string]bool{
 	"Sec-Websocket-Key":        true,
 	"Sec-Websocket-Version":    true,
 	"Sec-Websocket-Extensions": true,
-}
-
-// deflateOffers are the Sec-WebSocket-Extensions a client sends for each
-// mode. client_max_window_bits is never offered: our compressor always
-// uses the whole 32 KiB window.
-var deflateOffers = [...]string{
-	CompressionNoContextTakeover: "permessage-deflate; client_no_context_takeover; server_no_context_takeover",
-	CompressionContextTakeover:   "permessage-deflate",
 }
 
 // maxErrorBody is how much of a refusal's body the response keeps.
@@ -244,81 +235,4 @@ func (cr *clientRequest) checkResponse(resp *http.Response, mode CompressionMode
 		return "", nil, cr.badHandshake("%v", err)
 	}
 	return subprotocol, deflate, nil
-}
-
-// acceptDeflate checks the extensions the server accepted against our
-// offer: none, or permessage-deflate once when we offered it, with
-// parameters we can keep to (RFC 7692 section 7.1). It returns the
-// parameters from our side: nil for no compression.
-func acceptDeflate(headers []string, mode CompressionMode) (*deflateParams, error) {
-	var params *deflateParams
-	for _, line := range headers {
-		for _, ext := range strings.Split(line, ",") {
-			if strings.TrimSpace(ext) == "" {
-				continue
-			}
-			parts := strings.Split(ext, ";")
-			name := strings.TrimSpace(parts[0])
-			if !strings.EqualFold(name, "permessage-deflate") || mode == CompressionDisabled {
-				return nil, fmt.Errorf("the server accepted extension %q, which was not offered", name)
-			}
-			if params != nil {
-				return nil, fmt.Errorf("the server accepted permessage-deflate twice")
-			}
-			p, err := parseDeflateAnswer(parts[1:])
-			if err != nil {
-				return nil, fmt.Errorf("permessage-deflate: %w", err)
-			}
-			if mode == CompressionNoContextTakeover {
-				// We offered client_no_context_takeover and keep to it,
-				// whether or not the server took it up.
-				p.localNoContext = true
-			}
-			params = &p
-		}
-	}
-	return params, nil
-}
-
-// parseDeflateAnswer reads the parameters of the server's
-// permessage-deflate, from the client's side.
-func parseDeflateAnswer(params []string) (deflateParams, error) {
-	var p deflateParams
-	seen := map[string]bool{}
-	for _, param := range params {
-		name, value, hasValue := strings.Cut(strings.TrimSpace(param), "=")
-		name = strings.ToLower(strings.TrimSpace(name))
-		if seen[name] {
-			return p, fmt.Errorf("parameter %s given twice", name)
-		}
-		seen[name] = true
-		value = strings.Trim(strings.TrimSpace(value), `"`)
-		switch name {
-		case "server_no_context_takeover":
-			if hasValue {
-				return p, fmt.Errorf("server_no_context_takeover has a value")
-			}
-			p.peerNoContext = true
-		case "client_no_context_takeover":
-			if hasValue {
-				return p, fmt.Errorf("client_no_context_takeover has a value")
-			}
-			p.localNoContext = true
-		case "server_max_window_bits":
-			// Our decompressor reads a stream of any window size.
-			if bits, err := strconv.Atoi(value); !hasValue || err != nil || bits < 8 || bits > 15 {
-				return p, fmt.Errorf("server_max_window_bits=%q is not 8 to 15", value)
-			}
-		case "client_max_window_bits":
-			// Never offered. [RFC7692 7.1.2.2] would have the client fail
-			// on it; 15 asks nothing our compressor does not do anyway,
-			// so only a smaller window, which it cannot keep to, fails.
-			if bits, err := strconv.Atoi(value); !hasValue || err != nil || bits != 15 {
-				return p, fmt.Errorf("client_max_window_bits=%q asks for a window our compressor cannot keep to (it uses 15 bits)", value)
-			}
-		default:
-			return p, fmt.Errorf("unknown parameter %q", name)
-		}
-	}
-	return p, nil
 }

@@ -5,8 +5,6 @@ import (
 	"bytes"
 	"errors"
 	"io"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -52,95 +50,6 @@ const windowSize = 32 << 10
 // defaultCompressionThreshold is the size below which WriteMessage sends
 // messages uncompressed: deflate makes short messages longer.
 const defaultCompressionThreshold = 128
-
-// deflateParams is a negotiated permessage-deflate, from this side's point
-// of view, so that one Conn serves both roles: on a server localNoContext
-// is server_no_context_takeover and peerNoContext client_no_context_takeover;
-// on a client the other way round.
-type deflateParams struct {
-	localNoContext bool // our compressor starts afresh for each message
-	peerNoContext  bool // the peer's does, so our decompressor keeps no window
-}
-
-// negotiateDeflate takes the first offer of permessage-deflate in the
-// client's Sec-WebSocket-Extensions headers that mode can accept, and
-// returns its parameters and the response header's value. An offer with a
-// malformed, duplicated or unknown parameter is declined, as is one that
-// limits our window below 32 KiB (our compressor always uses all of it).
-func negotiateDeflate(headers []string, mode CompressionMode) (deflateParams, string, bool) {
-	if mode == CompressionDisabled {
-		return deflateParams{}, "", false
-	}
-	for _, line := range headers {
-		for _, offer := range strings.Split(line, ",") {
-			p, ok := parseDeflateOffer(offer)
-			if !ok {
-				continue
-			}
-			if mode == CompressionNoContextTakeover {
-				p = deflateParams{localNoContext: true, peerNoContext: true}
-			}
-			resp := "permessage-deflate"
-			if p.localNoContext {
-				resp += "; server_no_context_takeover"
-			}
-			if p.peerNoContext {
-				resp += "; client_no_context_takeover"
-			}
-			return p, resp, true
-		}
-	}
-	return deflateParams{}, "", false
-}
-
-// parseDeflateOffer parses one extension offer; ok is false when it is not
-// an acceptable permessage-deflate offer.
-func parseDeflateOffer(offer string) (p deflateParams, ok bool) {
-	parts := strings.Split(offer, ";")
-	if !strings.EqualFold(strings.TrimSpace(parts[0]), "permessage-deflate") {
-		return p, false
-	}
-	seen := map[string]bool{}
-	for _, param := range parts[1:] {
-		name, value, hasValue := strings.Cut(strings.TrimSpace(param), "=")
-		name = strings.ToLower(strings.TrimSpace(name))
-		if seen[name] {
-			return p, false // [RFC7692 7]: a duplicated parameter declines the offer
-		}
-		seen[name] = true
-		value = strings.TrimSpace(value)
-		if len(value) >= 2 && value[0] == '"' && value[len(value)-1] == '"' {
-			value = value[1 : len(value)-1]
-		}
-		switch name {
-		case "server_no_context_takeover":
-			if hasValue {
-				return p, false
-			}
-			p.localNoContext = true
-		case "client_no_context_takeover":
-			if hasValue {
-				return p, false
-			}
-			p.peerNoContext = true
-		case "server_max_window_bits":
-			// Our compressor always uses the whole window.
-			if bits, err := strconv.Atoi(value); !hasValue || err != nil || bits != 15 {
-				return p, false
-			}
-		case "client_max_window_bits":
-			// A client able to limit its window; ours takes any window.
-			if hasValue {
-				if bits, err := strconv.Atoi(value); err != nil || bits < 8 || bits > 15 {
-					return p, false
-				}
-			}
-		default:
-			return p, false
-		}
-	}
-	return p, true
-}
 
 // deflateState is a Conn's permessage-deflate. It lives in the Conn, so
 // that negotiating costs no allocation; what a message needs comes from
