@@ -135,9 +135,12 @@ func TestDialRefusesBadResponses(t *testing.T) {
 		{"deflate parameter with a value", deflate, func(r *http.Request) string {
 			return switching(r, "Sec-WebSocket-Extensions: permessage-deflate; client_no_context_takeover=1")
 		}, "client_no_context_takeover has a value", 101},
-		{"client window too small", deflate, func(r *http.Request) string {
-			return switching(r, "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits=10")
-		}, "client_max_window_bits=\"10\" asks for a window our compressor cannot keep to", 101},
+		{"client window out of range", deflate, func(r *http.Request) string {
+			return switching(r, "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits=7")
+		}, "client_max_window_bits=\"7\" is not 8 to 15", 101},
+		{"client window without a value", deflate, func(r *http.Request) string {
+			return switching(r, "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits")
+		}, "client_max_window_bits=\"\" is not 8 to 15", 101},
 		{"server window out of range", deflate, func(r *http.Request) string {
 			return switching(r, "Sec-WebSocket-Extensions: permessage-deflate; server_max_window_bits=7")
 		}, `server_max_window_bits="7" is not 8 to 15`, 101},
@@ -265,9 +268,9 @@ func TestDialRequest(t *testing.T) {
 		case CompressionDisabled:
 			assert.Empty(t, req.Header["Sec-Websocket-Extensions"])
 		case CompressionNoContextTakeover:
-			assert.Equal(t, []string{"permessage-deflate; client_no_context_takeover; server_no_context_takeover"}, req.Header["Sec-Websocket-Extensions"])
+			assert.Equal(t, []string{"permessage-deflate; client_no_context_takeover; server_no_context_takeover; client_max_window_bits"}, req.Header["Sec-Websocket-Extensions"])
 		case CompressionContextTakeover:
-			assert.Equal(t, []string{"permessage-deflate"}, req.Header["Sec-Websocket-Extensions"])
+			assert.Equal(t, []string{"permessage-deflate; client_max_window_bits"}, req.Header["Sec-Websocket-Extensions"])
 		}
 	}
 	// Credentials in the URL become basic authorization, and stay out

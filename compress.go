@@ -98,11 +98,11 @@ func (c *Conn) compressor(w *messageWriter) *flate.Writer {
 	d.cw = w
 	if !d.params.localNoContext {
 		if d.fw == nil {
-			d.fw = getFlateWriter(compressedSink{c})
+			d.fw = getFlateWriter(compressedSink{c}, d.params.windowBits())
 		}
 		return d.fw
 	}
-	return getFlateWriter(compressedSink{c})
+	return getFlateWriter(compressedSink{c}, d.params.windowBits())
 }
 
 // releaseCompressor takes a message's compressor back. The caller holds
@@ -111,7 +111,7 @@ func (c *Conn) releaseCompressor(fw *flate.Writer) {
 	d := &c.deflate
 	d.cw = nil
 	if fw != d.fw {
-		flateWriters.Put(fw)
+		putFlateWriter(fw, d.params.windowBits())
 	}
 }
 
@@ -127,17 +127,31 @@ func (c *Conn) SetWriteCompression(enabled bool) {
 // Pools of compressors and decompressors: each holds hundreds of KiB, and
 // a connection needs one only while it reads or writes a message.
 var (
-	flateWriters sync.Pool // *flate.Writer at flate.BestSpeed
-	flateReaders sync.Pool // io.ReadCloser that is a flate.Resetter
+	flateWriters [maxWindowBits + 1]sync.Pool // *flate.Writer, by window bits
+	flateReaders sync.Pool                    // io.ReadCloser that is a flate.Resetter
 )
 
-func getFlateWriter(w io.Writer) *flate.Writer {
-	if fw, ok := flateWriters.Get().(*flate.Writer); ok {
+// getFlateWriter returns a compressor writing to w that refers no farther
+// back than 2^bits bytes: flate.BestSpeed for the whole window, and for a
+// smaller one klauspost's encoder with a window of that size, which is
+// slower and compresses less (see README).
+func getFlateWriter(w io.Writer, bits int) *flate.Writer {
+	if fw, ok := flateWriters[bits].Get().(*flate.Writer); ok {
 		fw.Reset(w)
+		return fw
+	}
+	if bits < maxWindowBits {
+		fw, _ := flate.NewWriterWindow(w, 1<<bits) // cannot fail for 8 to 14 bits
 		return fw
 	}
 	fw, _ := flate.NewWriter(w, flate.BestSpeed) // cannot fail for a valid level
 	return fw
+}
+
+// putFlateWriter gives back a compressor of getFlateWriter's.
+func putFlateWriter(fw *flate.Writer, bits int) {
+	fw.Reset(io.Discard) // the pool keeps no hold on the last output
+	flateWriters[bits].Put(fw)
 }
 
 // bufioReaders buffer the compressed payload for a decompressor, which

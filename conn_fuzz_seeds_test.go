@@ -24,8 +24,8 @@ func seedLimit(n int) uint16 { return uint16(n-1)<<2 | 2 }
 // message's payload with the tail stripped, as it goes on the wire.
 func deflated(ctx bool, msgs ...string) [][]byte {
 	var out bytes.Buffer
-	fw := getFlateWriter(&out)
-	defer flateWriters.Put(fw)
+	fw := getFlateWriter(&out, maxWindowBits)
+	defer putFlateWriter(fw, maxWindowBits)
 	var payloads [][]byte
 	for _, m := range msgs {
 		out.Reset()
@@ -43,8 +43,8 @@ func deflated(ctx bool, msgs ...string) [][]byte {
 // final (BFINAL=1), followed by extra.
 func deflatedFinal(m, extra string) []byte {
 	var out bytes.Buffer
-	fw := getFlateWriter(&out)
-	defer flateWriters.Put(fw)
+	fw := getFlateWriter(&out, maxWindowBits)
+	defer putFlateWriter(fw, maxWindowBits)
 	_, _ = fw.Write([]byte(m))
 	_ = fw.Close()
 	return append(out.Bytes(), extra...)

@@ -17,13 +17,42 @@ import (
 type deflateParams struct {
 	localNoContext bool // our compressor starts afresh for each message
 	peerNoContext  bool // the peer's does, so our decompressor keeps no window
+	// localWindowBits limits how far back our compressor may refer, as a
+	// power of two (8 to 14; 0 for the whole 32 KiB window): the peer's
+	// decompressor keeps no more. Our decompressor takes any window.
+	localWindowBits uint8
+}
+
+// windowBits is the negotiated limit of our compressor's window: 15, or
+// less when the peer asked for less.
+func (p deflateParams) windowBits() int {
+	if p.localWindowBits == 0 {
+		return maxWindowBits
+	}
+	return int(p.localWindowBits)
+}
+
+// The window sizes of RFC 7692 section 7.1.2, as powers of two.
+const (
+	minWindowBits = 8
+	maxWindowBits = 15
+)
+
+// parseWindowBits reads a max_window_bits value: 8 to 15.
+func parseWindowBits(value string) (uint8, bool) {
+	bits, err := strconv.Atoi(value)
+	if err != nil || bits < minWindowBits || bits > maxWindowBits {
+		return 0, false
+	}
+	return uint8(bits), true
 }
 
 // negotiateDeflate takes the first offer of permessage-deflate in the
 // client's Sec-WebSocket-Extensions headers that mode can accept, and
 // returns its parameters and the response header's value. An offer with a
-// malformed, duplicated or unknown parameter is declined, as is one that
-// limits our window below 32 KiB (our compressor always uses all of it).
+// malformed, duplicated or unknown parameter is declined. One that limits
+// our window (server_max_window_bits) is accepted with that limit, which
+// our compressor keeps to.
 func negotiateDeflate(headers []string, mode CompressionMode) (deflateParams, string, bool) {
 	if mode == CompressionDisabled {
 		return deflateParams{}, "", false
@@ -35,7 +64,7 @@ func negotiateDeflate(headers []string, mode CompressionMode) (deflateParams, st
 				continue
 			}
 			if mode == CompressionNoContextTakeover {
-				p = deflateParams{localNoContext: true, peerNoContext: true}
+				p.localNoContext, p.peerNoContext = true, true
 			}
 			resp := "permessage-deflate"
 			if p.localNoContext {
@@ -43,6 +72,13 @@ func negotiateDeflate(headers []string, mode CompressionMode) (deflateParams, st
 			}
 			if p.peerNoContext {
 				resp += "; client_no_context_takeover"
+			}
+			if p.localWindowBits != 0 {
+				// [RFC7692 7.1.2.1]: accepted by answering with it.
+				resp += "; server_max_window_bits=" + strconv.Itoa(int(p.localWindowBits))
+			}
+			if p.localWindowBits == maxWindowBits {
+				p.localWindowBits = 0 // the whole window: the usual compressor
 			}
 			return p, resp, true
 		}
@@ -81,14 +117,16 @@ func parseDeflateOffer(offer string) (p deflateParams, ok bool) {
 			}
 			p.peerNoContext = true
 		case "server_max_window_bits":
-			// Our compressor always uses the whole window.
-			if bits, err := strconv.Atoi(value); !hasValue || err != nil || bits != 15 {
+			bits, valid := parseWindowBits(value)
+			if !hasValue || !valid {
 				return p, false
 			}
+			p.localWindowBits = bits
 		case "client_max_window_bits":
-			// A client able to limit its window; ours takes any window.
+			// A client able to limit its window; our decompressor takes
+			// any window, so we ask for no limit.
 			if hasValue {
-				if bits, err := strconv.Atoi(value); err != nil || bits < 8 || bits > 15 {
+				if _, valid := parseWindowBits(value); !valid {
 					return p, false
 				}
 			}
@@ -100,11 +138,11 @@ func parseDeflateOffer(offer string) (p deflateParams, ok bool) {
 }
 
 // deflateOffers are the Sec-WebSocket-Extensions a client sends for each
-// mode. client_max_window_bits is never offered: our compressor always
-// uses the whole 32 KiB window.
+// mode. client_max_window_bits says that our compressor can keep to a
+// smaller window if the server asks, as browsers say.
 var deflateOffers = [...]string{
-	CompressionNoContextTakeover: "permessage-deflate; client_no_context_takeover; server_no_context_takeover",
-	CompressionContextTakeover:   "permessage-deflate",
+	CompressionNoContextTakeover: "permessage-deflate; client_no_context_takeover; server_no_context_takeover; client_max_window_bits",
+	CompressionContextTakeover:   "permessage-deflate; client_max_window_bits",
 }
 
 // acceptDeflate checks the extensions the server accepted against our
@@ -167,15 +205,17 @@ func parseDeflateAnswer(params []string) (deflateParams, error) {
 			p.localNoContext = true
 		case "server_max_window_bits":
 			// Our decompressor reads a stream of any window size.
-			if bits, err := strconv.Atoi(value); !hasValue || err != nil || bits < 8 || bits > 15 {
+			if _, valid := parseWindowBits(value); !hasValue || !valid {
 				return p, fmt.Errorf("server_max_window_bits=%q is not 8 to 15", value)
 			}
 		case "client_max_window_bits":
-			// Never offered. [RFC7692 7.1.2.2] would have the client fail
-			// on it; 15 asks nothing our compressor does not do anyway,
-			// so only a smaller window, which it cannot keep to, fails.
-			if bits, err := strconv.Atoi(value); !hasValue || err != nil || bits != 15 {
-				return p, fmt.Errorf("client_max_window_bits=%q asks for a window our compressor cannot keep to (it uses 15 bits)", value)
+			// Offered without a value: the server may limit our window.
+			bits, valid := parseWindowBits(value)
+			if !hasValue || !valid {
+				return p, fmt.Errorf("client_max_window_bits=%q is not 8 to 15", value)
+			}
+			if bits < maxWindowBits {
+				p.localWindowBits = bits
 			}
 		default:
 			return p, fmt.Errorf("unknown parameter %q", name)

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"sync"
 	"time"
 )
@@ -31,8 +30,12 @@ type PreparedMessage struct {
 	typ   MessageType
 	plain preparedFrame
 
-	deflateOnce sync.Once
-	deflated    preparedFrame
+	// deflated holds the message compressed, by window size: 2^8 to
+	// 2^15 bytes, as the peers asked.
+	deflated [maxWindowBits - minWindowBits + 1]struct {
+		once  sync.Once
+		frame preparedFrame
+	}
 }
 
 // preparedFrame is one encoding of a prepared message: a whole frame, as
@@ -76,22 +79,22 @@ func (pm *PreparedMessage) Type() MessageType { return pm.typ }
 func (pm *PreparedMessage) Len() int { return len(pm.plain.payload()) }
 
 // deflatedFrame returns the message compressed on its own, as
-// permessage-deflate without context takeover sends it: made by the
-// first connection that needs it.
-func (pm *PreparedMessage) deflatedFrame() *preparedFrame {
-	pm.deflateOnce.Do(func() {
+// permessage-deflate without context takeover sends it, within a window of
+// 2^bits bytes: made by the first connection that needs it.
+func (pm *PreparedMessage) deflatedFrame(bits int) *preparedFrame {
+	v := &pm.deflated[bits-minWindowBits]
+	v.once.Do(func() {
 		var out bytes.Buffer
-		fw := getFlateWriter(&out)
+		fw := getFlateWriter(&out, bits)
 		_, _ = fw.Write(pm.plain.payload()) // a bytes.Buffer does not fail
 		_ = fw.Flush()
-		fw.Reset(io.Discard) // the pool keeps no hold on out
-		flateWriters.Put(fw)
+		putFlateWriter(fw, bits)
 		// [RFC7692 7.2.1]: the sync flush's empty block stays off the wire.
 		compressed := bytes.TrimSuffix(out.Bytes(), deflateTail[:])
 		op, _ := pm.typ.opcode()
-		pm.deflated = newPreparedFrame(op, rsv1, compressed)
+		v.frame = newPreparedFrame(op, rsv1, compressed)
 	})
-	return &pm.deflated
+	return &v.frame
 }
 
 var errNilPrepared = errors.New("websocket: write of a nil PreparedMessage")
@@ -121,7 +124,7 @@ func (c *Conn) writePreparedLocked(pm *PreparedMessage, bound time.Time) error {
 			// Compressed for this connection alone: see PreparedMessage.
 			return c.writeCompressedLocked(op, pm.typ, pm.plain.payload())
 		}
-		f, rsv = pm.deflatedFrame(), rsv1
+		f, rsv = pm.deflatedFrame(d.params.windowBits()), rsv1
 	}
 	defer func() {
 		c.writeBound = time.Time{}
