@@ -21,9 +21,10 @@ import (
 // goes on receiving the messages the peer sent before its close frame, then
 // a *CloseError; so does Serve's onMessage. Otherwise Close reads and
 // discards them itself, handing over to a reader that arrives meanwhile; a
-// reader that stops reading during Close, or is between two reads of a
-// message when Close is called, gets 100 ms to come back before Close
-// reads in its place.
+// reader that stops reading during Close, or is between two reads when
+// Close is called (a read loop handling a message, or onMessage), gets
+// 100 ms to come back before Close reads in its place. A connection that
+// was never read from is read by Close at once.
 //
 // Close returns nil when the handshake completed, also when the peer's close
 // frame arrived first and Close joined its answer. It returns an error when
@@ -67,9 +68,10 @@ func (c *Conn) awaitPeerClose() {
 			grace.Stop()
 		}
 	}()
-	// A reader between two reads of a message counts as one that just
-	// left: it gets readerGrace to come back for the rest.
-	sawReader := c.midMessage()
+	// A reader between two reads of a message, or a read loop between
+	// two messages, counts as one that just left: it gets readerGrace to
+	// come back for the rest.
+	sawReader := c.midMessage() || c.hasRead.Load()
 	for {
 		// Besides the end, one of these ends the wait.
 		var readerLeft, lockFreed <-chan struct{}

@@ -197,3 +197,32 @@ func TestReadFindsDoneClosed(t *testing.T) {
 		}
 	})
 }
+
+// TestCloseWaitsForReadLoop: a read loop that is handling a message when
+// Close is called gets the messages the peer sends before its close frame:
+// Close gives it readerGrace to come back instead of reading in its place.
+func TestCloseWaitsForReadLoop(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p, c := pipeConn(t, nil)
+		go p.send(fin|wText, []byte("zero"))
+		_, msg, err := c.ReadMessage() // the loop's first message
+		require.NoError(t, err)
+		require.Equal(t, "zero", string(msg))
+		// The loop handles "zero" while the application closes.
+		closed := make(chan error, 1)
+		go func() { closed <- c.Close(StatusNormalClosure, "") }()
+		p.wantClose(StatusNormalClosure)
+		synctest.Wait()
+		go func() {
+			p.send(fin|wText, []byte("one")) // sent before the peer's close frame
+			p.sendClose(StatusNormalClosure, "")
+		}()
+		synctest.Wait()
+		_, msg, err = c.ReadMessage() // the loop comes back, within the grace
+		require.NoError(t, err, "the message sent before the close frame")
+		assert.Equal(t, "one", string(msg))
+		_, _, err = c.ReadMessage()
+		assert.Equal(t, &CloseError{Code: StatusNormalClosure}, err)
+		require.NoError(t, <-closed)
+	})
+}

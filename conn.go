@@ -81,8 +81,9 @@ type Conn struct {
 	// waiting for it.
 	readLock waitLock
 	readers  atomic.Int32
-	br       *readBuf  // guarded by readLock
-	rd       readState // guarded by readLock
+	hasRead  atomic.Bool // a read method was called: a read loop may be between two messages
+	br       *readBuf    // guarded by readLock
+	rd       readState   // guarded by readLock
 	// msgReaders are the readers NextReader returns, by message parity.
 	msgReaders [2]messageReader // guarded by readLock
 

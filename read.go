@@ -204,7 +204,12 @@ func (c *Conn) discardFrame() (ended bool) {
 
 // beginRead and endRead bracket a read method, so that Close can tell
 // whether an application reader is there to receive the peer's messages.
-func (c *Conn) beginRead() { c.readers.Add(1) }
+func (c *Conn) beginRead() {
+	c.readers.Add(1)
+	if !c.hasRead.Load() {
+		c.hasRead.Store(true)
+	}
+}
 
 func (c *Conn) endRead() {
 	if c.readers.Add(-1) == 0 && c.closing.Load() {
