@@ -290,6 +290,9 @@ type command struct {
 	Base64    bool     `json:"base64,omitempty"`
 	Code      int      `json:"code,omitempty"`
 	Reason    string   `json:"reason,omitempty"`
+	// Conn names a connection of a peer server (node/server.js,
+	// python/server.py): they number theirs from 1; 0 is the latest.
+	Conn int `json:"conn,omitempty"`
 	// Deflate configures Node's permessage-deflate (open only); the
 	// others offer their defaults whatever it says.
 	Deflate *deflateOptions `json:"deflate,omitempty"`
@@ -321,9 +324,15 @@ type event struct {
 	Data     string `json:"data"`
 	Code     int    `json:"code"`
 	Reason   string `json:"reason"`
-	WasClean *bool  `json:"wasClean"` // the browser's only
+	WasClean *bool  `json:"wasClean"` // the browser's and the peer servers'
 	Status   int    `json:"status"`
 	Message  string `json:"message"`
+	// Port is where a peer server listens (listening); Conn which of its
+	// connections an event is about; Exception the exception websockets
+	// raises for how the connection closed (its server's close).
+	Port      int    `json:"port"`
+	Conn      int    `json:"conn"`
+	Exception string `json:"exception"`
 
 	at time.Time // when the test got it
 }
