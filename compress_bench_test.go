@@ -102,3 +102,27 @@ func deflateEcho(c *Conn) error {
 	}
 	return w.Close()
 }
+
+// BenchmarkDeflateWindow compresses one message on its own within each
+// window a peer may ask for (server_max_window_bits): the whole window
+// is BestSpeed, a smaller one klauspost's windowed encoder. out-bytes is
+// the compressed size.
+func BenchmarkDeflateWindow(b *testing.B) {
+	for _, n := range []int{1 << 10, 64 << 10} {
+		msg := jsonLike(n)
+		for _, bits := range []int{8, 9, 10, 12, 14, 15} {
+			b.Run(fmt.Sprintf("%dB/%dbits", n, bits), func(b *testing.B) {
+				var out bytes.Buffer
+				b.SetBytes(int64(n))
+				for b.Loop() {
+					out.Reset()
+					fw := getFlateWriter(&out, bits)
+					_, _ = fw.Write(msg)
+					_ = fw.Flush()
+					putFlateWriter(fw, bits)
+				}
+				b.ReportMetric(float64(out.Len()), "out-bytes")
+			})
+		}
+	}
+}
