@@ -31,6 +31,10 @@ type loadOptions struct {
 	maxRTs      int // cap on the round trips of each phase, over all connections
 }
 
+// warmRTs is how many round trips every connection of a client process
+// makes before the measured phase, however long the warm-up.
+const warmRTs = 3
+
 // loadStats is what a client process reports of its measured phase.
 type loadStats struct {
 	RoundTrips int64   `json:"round_trips"`
@@ -75,7 +79,17 @@ func runLoad(o loadOptions, in io.Reader, out io.Writer, profileDir string) erro
 		go func() {
 			defer done.Done()
 			next, _ := messages(cellKey{size: o.size, conns: o.conns}, i)
-			k, err := c.run(next, 0, perConn, &warmStop)
+			// A few round trips whatever the time, so that no connection
+			// meets the measured phase cold (a busy machine can leave one
+			// without a turn in a short warm-up); then the rest of the
+			// warm-up.
+			var never atomic.Bool
+			k, err := c.run(next, 0, min(warmRTs, perConn), &never)
+			if err == nil {
+				var more int
+				more, err = c.run(next, k, perConn, &warmStop)
+				k += more
+			}
 			ready.Done()
 			<-start
 			if err == nil {
