@@ -9,7 +9,10 @@ import (
 	"io"
 	"math"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -427,5 +430,38 @@ func TestLoadPhases(t *testing.T) {
 				t.Fatal(err)
 			}
 		})
+	}
+}
+
+// TestReadmeSections: the client comparison's results go between their
+// own markers in README.md and leave the server comparison's alone, and
+// the other way round.
+func TestReadmeSections(t *testing.T) {
+	b, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "README.md")
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := writeReadmeSection(path, clientMarkStart, clientMarkEnd, "CLIENTS"); err != nil {
+		t.Fatal(err)
+	}
+	if err := writeReadme(path, "SERVERS"); err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(got)
+	for _, want := range []string{
+		markStart + "\nSERVERS\n" + markEnd,
+		clientMarkStart + "\nCLIENTS\n" + clientMarkEnd,
+	} {
+		if strings.Count(s, want) != 1 {
+			t.Errorf("README.md does not hold %q once", want)
+		}
 	}
 }
