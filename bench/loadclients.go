@@ -29,6 +29,7 @@ var clientLibs = []string{"ours", "ours-msg", "rfc", "gorilla", "gws", "coder"}
 var clientVariants = map[string]string{
 	"ours":     "Dial; NextWriter, Write, Close; NextReader read into a buffer kept per connection",
 	"ours-msg": "Dial; WriteMessage and ReadMessage",
+	"ours-wm":  "Dial; WriteMessage (one frame); NextReader read into a buffer kept per connection (a variant, not in the default run)",
 	"rfc":      "the bench's own RFC 6455 load generator (client.go)",
 	"gorilla":  "Dialer; NextWriter, Write, Close; NextReader read into a buffer kept per connection",
 	"gws":      "NewClient with the event API and ReadLoop; OnMessage checks the echo and sends the next message",
@@ -62,13 +63,13 @@ func dialEcho(ctx context.Context, lib, addr string, size int) (echoConn, error)
 			return nil, err
 		}
 		return &rfcEcho{c: c}, nil
-	case "ours", "ours-msg":
+	case "ours", "ours-msg", "ours-wm":
 		c, _, err := ours.Dial(ctx, url, nil)
 		if err != nil {
 			return nil, err
 		}
 		c.SetReadLimit(readLimit)
-		return &oursEcho{c: c, msg: lib == "ours-msg", buf: make([]byte, size+1)}, nil
+		return &oursEcho{c: c, msg: lib == "ours-msg", wm: lib == "ours-wm", buf: make([]byte, size+1)}, nil
 	case "gorilla":
 		d := gorilla.Dialer{HandshakeTimeout: ioTimeout} // 4 KiB buffers
 		c, _, err := d.DialContext(ctx, url, nil)
@@ -157,12 +158,12 @@ func (e *rfcEcho) run(next func(int) []byte, k0, limit int, stop *atomic.Bool) (
 
 func (e *rfcEcho) close() { _ = e.c.closeHandshake(ioTimeout) }
 
-// oursEcho streams each message (NextWriter, NextReader), or with msg
-// uses WriteMessage and ReadMessage.
+// oursEcho streams each message (NextWriter, NextReader); with msg it
+// uses WriteMessage and ReadMessage, with wm WriteMessage and NextReader.
 type oursEcho struct {
-	c   *ours.Conn
-	msg bool
-	buf []byte // the echo is read into it
+	c       *ours.Conn
+	msg, wm bool
+	buf     []byte // the echo is read into it
 }
 
 func (e *oursEcho) roundTrip(p []byte) error {
@@ -176,15 +177,7 @@ func (e *oursEcho) roundTrip(p []byte) error {
 		}
 		return checkEcho(typ == ours.BinaryMessage, got, p)
 	}
-	w, err := e.c.NextWriter(ours.BinaryMessage)
-	if err != nil {
-		return err
-	}
-	_, err = w.Write(p)
-	if cerr := w.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
+	if err := e.write(p); err != nil {
 		return err
 	}
 	typ, r, err := e.c.NextReader()
@@ -196,6 +189,21 @@ func (e *oursEcho) roundTrip(p []byte) error {
 		return err
 	}
 	return checkEcho(typ == ours.BinaryMessage, e.buf[:n], p)
+}
+
+func (e *oursEcho) write(p []byte) error {
+	if e.wm {
+		return e.c.WriteMessage(ours.BinaryMessage, p)
+	}
+	w, err := e.c.NextWriter(ours.BinaryMessage)
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(p)
+	if cerr := w.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 func (e *oursEcho) run(next func(int) []byte, k0, limit int, stop *atomic.Bool) (int, error) {
