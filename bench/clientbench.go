@@ -461,26 +461,34 @@ func formatClientReport(cfg config, r clientResults, took time.Duration) string 
 		}
 		b.WriteString("\n")
 	}
-	var t strings.Builder
-	rows := 0
-	t.WriteString("**Client CPU per round trip, ours against the best peer client (lowest median) within each repetition (lower is better)**\n\n")
-	t.WriteString("| | best peer | ours / best peer, median | range | repetitions at or below it |\n|---|---|--:|--:|--:|\n")
-	for _, k := range keys {
-		pr, peer := pairedRatios(cfg.reps, "ours", libs, isPeerClient, func(l string) map[int]float64 {
-			m := map[int]float64{}
-			for _, s := range r.cells[l][k] {
-				m[s.rep] = s.clientPer100k
+	for _, pm := range []struct {
+		title string
+		get   func(clientSample) float64
+	}{
+		{"Client CPU per round trip", func(s clientSample) float64 { return s.clientPer100k }},
+		{"Client CPU per round trip relative to the server's", func(s clientSample) float64 { return s.clientPer100k / s.serverPer100k }},
+	} {
+		var t strings.Builder
+		rows := 0
+		fmt.Fprintf(&t, "**%s, ours against the best peer client (lowest median) within each repetition (lower is better)**\n\n", pm.title)
+		t.WriteString("| | best peer | ours / best peer, median | range | repetitions at or below it |\n|---|---|--:|--:|--:|\n")
+		for _, k := range keys {
+			pr, peer := pairedRatios(cfg.reps, "ours", libs, isPeerClient, func(l string) map[int]float64 {
+				m := map[int]float64{}
+				for _, s := range r.cells[l][k] {
+					m[s.rep] = pm.get(s)
+				}
+				return m
+			})
+			if len(pr) == 0 {
+				continue
 			}
-			return m
-		})
-		if len(pr) == 0 {
-			continue
+			rows++
+			fmt.Fprintf(&t, "| %s | %s | %.2fx | %.2fx–%.2fx | %d of %d |\n", k, peer, median(pr), slices.Min(pr), slices.Max(pr), atOrBelowBest(pr), len(pr))
 		}
-		rows++
-		fmt.Fprintf(&t, "| %s | %s | %.2fx | %.2fx–%.2fx | %d of %d |\n", k, peer, median(pr), slices.Min(pr), slices.Max(pr), atOrBelowBest(pr), len(pr))
-	}
-	if rows > 0 {
-		b.WriteString(t.String())
+		if rows > 0 {
+			b.WriteString(t.String() + "\n")
+		}
 	}
 	var failed []string
 	for _, l := range libs {
