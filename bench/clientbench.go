@@ -116,7 +116,7 @@ func runLoad(o loadOptions, in io.Reader, out io.Writer, profileDir string) erro
 		return fmt.Errorf("waiting for the start: %w", err)
 	}
 	if profileDir != "" {
-		f, err := os.CreateTemp(profileDir, "client-"+o.lib+"-"+os.Getenv("BENCH_WHAT")+"-*.pprof")
+		f, err := os.CreateTemp(profileDir, "load-"+os.Getenv("BENCH_WHAT")+"-*.pprof")
 		if err != nil {
 			return err
 		}

@@ -1,11 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
-	"slices"
 	"sync/atomic"
 
 	ours "github.com/a60656ec/websocket"
@@ -115,7 +115,7 @@ func checkEcho(sameType bool, got, want []byte) error {
 		return errEchoType
 	case len(got) != len(want):
 		return fmt.Errorf("echo of %d bytes came back with %d", len(want), len(got))
-	case !slices.Equal(got, want):
+	case !bytes.Equal(got, want): // memequal; slices.Equal goes a byte at a time
 		return fmt.Errorf("echo of %d bytes came back different", len(want))
 	}
 	return nil
