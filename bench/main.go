@@ -6,6 +6,7 @@
 //	go run .          # the full run, about 11 minutes; rewrites README.md
 //	go run . -quick   # about 3 minutes; prints only
 //	go run . -clients # the client comparison instead, about 7 minutes
+//	                  # (with -quick, 1 to 3 minutes)
 //
 // The same binary is the echo server: the driver starts it again with
 // -serve -lib NAME, once per measurement, pinned to CPU 0 with
@@ -32,8 +33,8 @@ import (
 func main() {
 	var (
 		serve  = flag.Bool("serve", false, "run as an echo server (the driver starts these)")
-		lib    = flag.String("lib", "", "with -serve: the library, one of "+strings.Join(defaultLibs, "|")+" or a variant")
-		cpu    = flag.Int("cpu", -1, "with -serve: pin the server to this CPU (-1: do not pin)")
+		lib    = flag.String("lib", "", "with -serve: the library, one of "+strings.Join(defaultLibs, "|")+" or a variant; with -load: the client")
+		cpu    = flag.Int("cpu", -1, "with -serve or -load: pin the process to this CPU (-1: do not pin)")
 		quick  = flag.Bool("quick", false, "fewer repetitions, shorter cells, 1,000 connections; prints only")
 		libs   = flag.String("libs", strings.Join(defaultRun, ","), "libraries to compare, ours first; variants: "+variantList())
 		reps   = flag.Int("reps", 0, "repetitions (default 5; 3 with -quick)")
