@@ -1,13 +1,20 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -312,5 +319,149 @@ func TestPairedRatios(t *testing.T) {
 	_, peer = pairedRatios(4, "ours", []string{"ours", "lucky", "steady"}, func(l string) bool { return l != "steady" }, get)
 	if peer != "lucky" {
 		t.Errorf("with steady left out, best peer %q, want lucky", peer)
+	}
+}
+
+// TestClientEcho runs every client of the client comparison against our
+// server, in process and over loopback, for a few round trips of each
+// message size, each echo checked byte for byte by the client, then
+// closes the connection the client's way.
+func TestClientEcho(t *testing.T) {
+	s, err := startEcho("ours")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() }) // after the parallel subtests
+	for lib := range clientVariants {
+		t.Run(lib, func(t *testing.T) {
+			t.Parallel()
+			for _, size := range []int{0, 16, 125, 126, 1 << 10, 4096, 64 << 10, 100_000} {
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				c, err := dialEcho(ctx, lib, s.Addr(), size)
+				cancel()
+				if err != nil {
+					t.Fatalf("%d bytes: dial: %v", size, err)
+				}
+				next, _ := messages(cellKey{size: size, conns: 1}, 0)
+				var stop atomic.Bool
+				n, err := c.run(next, 0, 3, &stop)
+				if err != nil || n != 3 {
+					t.Fatalf("%d bytes: %d round trips, error %v", size, n, err)
+				}
+				// A second phase goes on where the first ended.
+				stop.Store(true)
+				if n, err := c.run(next, 3, 3, &stop); err != nil || n != 0 {
+					t.Fatalf("%d bytes, stopped: %d round trips, error %v", size, n, err)
+				}
+				stop.Store(false)
+				if n, err := c.run(next, 3, 2, &stop); err != nil || n != 2 {
+					t.Fatalf("%d bytes, second phase: %d round trips, error %v", size, n, err)
+				}
+				c.close()
+			}
+		})
+	}
+}
+
+// TestCheckEcho: an echo of another type, length or content is an error.
+func TestCheckEcho(t *testing.T) {
+	want := []byte("hello")
+	for _, tc := range []struct {
+		same bool
+		got  []byte
+		ok   bool
+	}{
+		{true, []byte("hello"), true},
+		{false, []byte("hello"), false},
+		{true, []byte("hell"), false},
+		{true, []byte("hellO"), false},
+	} {
+		if err := checkEcho(tc.same, tc.got, want); (err == nil) != tc.ok {
+			t.Errorf("same type %v, %q: error %v", tc.same, tc.got, err)
+		}
+	}
+	if _, err := readInto(bytes.NewReader([]byte("hello!")), make([]byte, 6)); err != errEchoLong {
+		t.Errorf("readInto of a message as long as the buffer: %v, want errEchoLong", err)
+	}
+}
+
+// TestLoadPhases runs a client process's work in process, for every
+// client: dial, warm-up, "ready", the start line, the measured phase and
+// its figures as JSON.
+func TestLoadPhases(t *testing.T) {
+	s, err := startEcho("ours")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() }) // after the parallel subtests
+	for lib := range clientVariants {
+		t.Run(lib, func(t *testing.T) {
+			t.Parallel()
+			o := loadOptions{lib: lib, addr: s.Addr(), size: 1 << 10, conns: 3,
+				warm: 20 * time.Millisecond, dur: 50 * time.Millisecond, maxRTs: 1_000_000}
+			inR, inW := io.Pipe()
+			outR, outW := io.Pipe()
+			errc := make(chan error, 1)
+			go func() {
+				err := runLoad(o, inR, outW, "")
+				outW.CloseWithError(err)
+				errc <- err
+			}()
+			out := bufio.NewReader(outR)
+			if line, err := out.ReadString('\n'); line != "ready\n" {
+				t.Fatalf("first line %q, error %v", line, err)
+			}
+			if _, err := io.WriteString(inW, "go\n"); err != nil {
+				t.Fatal(err)
+			}
+			line, err := out.ReadString('\n')
+			if err != nil {
+				t.Fatalf("figures: %v", err)
+			}
+			var st loadStats
+			if err := json.Unmarshal([]byte(line), &st); err != nil {
+				t.Fatalf("figures %q: %v", line, err)
+			}
+			if st.RoundTrips == 0 || st.Seconds < 0.04 || st.CPU <= 0 {
+				t.Fatalf("figures %+v", st)
+			}
+			_, _ = io.Copy(io.Discard, out)
+			if err := <-errc; err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+// TestReadmeSections: the client comparison's results go between their
+// own markers in README.md and leave the server comparison's alone, and
+// the other way round.
+func TestReadmeSections(t *testing.T) {
+	b, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "README.md")
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := writeReadmeSection(path, clientMarkStart, clientMarkEnd, "CLIENTS"); err != nil {
+		t.Fatal(err)
+	}
+	if err := writeReadme(path, "SERVERS"); err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(got)
+	for _, want := range []string{
+		markStart + "\nSERVERS\n" + markEnd,
+		clientMarkStart + "\nCLIENTS\n" + clientMarkEnd,
+	} {
+		if strings.Count(s, want) != 1 {
+			t.Errorf("README.md does not hold %q once", want)
+		}
 	}
 }

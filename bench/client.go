@@ -43,6 +43,7 @@ type wsClient struct {
 	msg   []byte // the message being read, reassembled from its frames
 	msgOp byte   // the opcode of the last message read
 	ctrl  []byte // a control frame's payload
+	hdr   []byte // a frame header being read: a slice of the client's own, so that no read allocates
 	rng   *rand.ChaCha8
 
 	offer   compression    // what the handshake offered
@@ -77,6 +78,7 @@ func dialWSDeflate(addr string, local net.IP, readBuf int, timeout time.Duration
 		nc:    nc,
 		br:    bufio.NewReaderSize(nc, readBuf),
 		ctrl:  make([]byte, 125),
+		hdr:   make([]byte, 8),
 		rng:   rand.NewChaCha8(seed),
 		offer: offer,
 	}
@@ -214,8 +216,8 @@ var errServerClose = errors.New("close frame from the server")
 // requires. RSV1 is allowed once permessage-deflate was negotiated;
 // readMessage checks where it stands.
 func (c *wsClient) readFrameHeader() (fin bool, op, rsv byte, n int64, err error) {
-	var h [2]byte
-	if _, err = io.ReadFull(c.br, h[:]); err != nil {
+	h := c.hdr[:2]
+	if _, err = io.ReadFull(c.br, h); err != nil {
 		return
 	}
 	c.recv += 2
@@ -227,7 +229,7 @@ func (c *wsClient) readFrameHeader() (fin bool, op, rsv byte, n int64, err error
 		return false, 0, 0, 0, errors.New("masked frame from the server")
 	}
 	fin, op, n = h[0]&0x80 != 0, h[0]&0x0F, int64(h[1]&0x7F)
-	var ext [8]byte
+	ext := c.hdr[:8]
 	switch n {
 	case 126:
 		if _, err = io.ReadFull(c.br, ext[:2]); err != nil {
@@ -236,11 +238,11 @@ func (c *wsClient) readFrameHeader() (fin bool, op, rsv byte, n int64, err error
 		c.recv += 2
 		n = int64(binary.BigEndian.Uint16(ext[:2]))
 	case 127:
-		if _, err = io.ReadFull(c.br, ext[:8]); err != nil {
+		if _, err = io.ReadFull(c.br, ext); err != nil {
 			return
 		}
 		c.recv += 8
-		n = int64(binary.BigEndian.Uint64(ext[:8]))
+		n = int64(binary.BigEndian.Uint64(ext))
 		if n < 0 || n > readLimit {
 			return false, 0, 0, 0, fmt.Errorf("frame of %d bytes", n)
 		}

@@ -46,6 +46,10 @@ type config struct {
 	deflateSizes      []int
 	deflateConnCounts []int
 	ctxIdleConns      int
+
+	// clientLibs are the clients of the client comparison (-clients),
+	// which runs instead of the server comparison, against ours.
+	clientLibs []string
 }
 
 func defaultConfig(quick bool) config {
@@ -62,6 +66,7 @@ func defaultConfig(quick bool) config {
 		deflateSizes:      []int{1 << 10, 64 << 10},
 		deflateConnCounts: []int{100}, // 1 connection left out of the default run for its length
 		ctxIdleConns:      1_000,
+		clientLibs:        clientLibs,
 	}
 	if quick {
 		c.reps = 3
@@ -106,7 +111,7 @@ func startServer(lib, what string) (*serverProc, error) {
 		return nil, err
 	}
 	cmd := exec.Command(exe, "-serve", "-lib", lib, "-cpu", fmt.Sprint(serverCPU))
-	cmd.Env = append(os.Environ(), "GOMAXPROCS=1", "BENCH_WHAT="+strings.NewReplacer(" ", "", "×", "x", "/", "-").Replace(what))
+	cmd.Env = append(os.Environ(), "GOMAXPROCS=1", "BENCH_WHAT="+profileName(what))
 	cmd.Stderr = os.Stderr
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
@@ -722,15 +727,21 @@ const (
 
 // writeReadme replaces what stands between the result markers of path.
 func writeReadme(path, report string) error {
+	return writeReadmeSection(path, markStart, markEnd, report)
+}
+
+// writeReadmeSection replaces what stands between the markers start and
+// end of path.
+func writeReadmeSection(path, start, end, report string) error {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return err
 	}
 	s := string(b)
-	i, j := strings.Index(s, markStart), strings.Index(s, markEnd)
+	i, j := strings.Index(s, start), strings.Index(s, end)
 	if i < 0 || j < i {
-		return fmt.Errorf("%s has no %s ... %s section", path, markStart, markEnd)
+		return fmt.Errorf("%s has no %s ... %s section", path, start, end)
 	}
-	s = s[:i+len(markStart)] + "\n" + report + "\n" + s[j:]
+	s = s[:i+len(start)] + "\n" + report + "\n" + s[j:]
 	return os.WriteFile(path, []byte(s), 0o644)
 }

@@ -5,10 +5,14 @@
 //
 //	go run .          # the full run, about 11 minutes; rewrites README.md
 //	go run . -quick   # about 3 minutes; prints only
+//	go run . -clients # the client comparison instead, about 7 minutes
+//	                  # (with -quick, 1 to 3 minutes)
 //
 // The same binary is the echo server: the driver starts it again with
 // -serve -lib NAME, once per measurement, pinned to CPU 0 with
-// GOMAXPROCS=1, and itself runs the load generator on CPU 1.
+// GOMAXPROCS=1, and itself runs the load generator on CPU 1. In the
+// client comparison it is also each client, started with -load -lib NAME
+// on CPU 1.
 package main
 
 import (
@@ -23,13 +27,14 @@ import (
 	"runtime"
 	"runtime/pprof"
 	"strings"
+	"time"
 )
 
 func main() {
 	var (
 		serve  = flag.Bool("serve", false, "run as an echo server (the driver starts these)")
-		lib    = flag.String("lib", "", "with -serve: the library, one of "+strings.Join(defaultLibs, "|")+" or a variant")
-		cpu    = flag.Int("cpu", -1, "with -serve: pin the server to this CPU (-1: do not pin)")
+		lib    = flag.String("lib", "", "with -serve: the library, one of "+strings.Join(defaultLibs, "|")+" or a variant; with -load: the client")
+		cpu    = flag.Int("cpu", -1, "with -serve or -load: pin the process to this CPU (-1: do not pin)")
 		quick  = flag.Bool("quick", false, "fewer repetitions, shorter cells, 1,000 connections; prints only")
 		libs   = flag.String("libs", strings.Join(defaultRun, ","), "libraries to compare, ours first; variants: "+variantList())
 		reps   = flag.Int("reps", 0, "repetitions (default 5; 3 with -quick)")
@@ -37,6 +42,16 @@ func main() {
 		dur    = flag.Duration("dur", 0, "measured time of one throughput cell (default 1.5s; 400ms with -quick)")
 		readme = flag.String("readme", "", "file whose results section is rewritten (default README.md, none with -quick; - for none)")
 		zlibs  = flag.String("deflate", strings.Join(deflateLibs, ","), "servers with compression on for the compression cells, ours first in each mode; - for none")
+	)
+	var (
+		clients    = flag.Bool("clients", false, "run the client comparison (clients of each library against ours) instead of the server comparison")
+		clientList = flag.String("client-libs", strings.Join(clientLibs, ","), "with -clients: the clients to compare, ours first")
+		load       = flag.Bool("load", false, "run as a client process (the driver starts these with -clients)")
+		addr       = flag.String("addr", "", "with -load: the echo server's address")
+		size       = flag.Int("size", 16, "with -load: the message size")
+		loadConns  = flag.Int("load-conns", 1, "with -load: the connections")
+		warm       = flag.Duration("warm", 0, "with -load: the warm-up")
+		maxRTs     = flag.Int("max-rts", 5_000_000, "with -load: the cap on round trips per phase")
 	)
 	only := flag.String("only", "", "keep only the measurements whose names match this regular expression, such as \"KiB × 100\", \"storm\" or \"compression\"")
 	flag.Parse()
@@ -46,6 +61,14 @@ func main() {
 	if *serve {
 		if err := runServer(*lib, *cpu); err != nil {
 			fmt.Fprintln(os.Stderr, "bench server:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if *load {
+		o := loadOptions{lib: *lib, addr: *addr, size: *size, conns: *loadConns, warm: *warm, dur: *dur, maxRTs: *maxRTs}
+		if err := runLoadProcess(o, *cpu); err != nil {
+			fmt.Fprintln(os.Stderr, "bench client:", err)
 			os.Exit(1)
 		}
 		return
@@ -79,6 +102,13 @@ func main() {
 			os.Exit(2)
 		}
 	}
+	cfg.clientLibs = strings.Split(*clientList, ",")
+	for _, l := range cfg.clientLibs {
+		if *clients && !knownClient(l) {
+			fmt.Fprintf(os.Stderr, "bench: unknown client %q\n", l)
+			os.Exit(2)
+		}
+	}
 	switch {
 	case *readme == "-":
 	case *readme != "":
@@ -86,7 +116,11 @@ func main() {
 	case !*quick:
 		cfg.readme = "README.md"
 	}
-	if err := runDriver(cfg); err != nil {
+	run := runDriver
+	if *clients {
+		run = runClientDriver
+	}
+	if err := run(cfg); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
@@ -154,4 +188,22 @@ func runServer(lib string, cpu int) error {
 		}
 	}
 	return nil
+}
+
+// runLoadProcess is a client process of the client comparison: pinned to
+// cpu, it runs o with the driver on its standard input and output. It
+// bounds its own life, so that a stuck connection fails the cell rather
+// than the run.
+func runLoadProcess(o loadOptions, cpu int) error {
+	if cpu >= 0 {
+		if err := pinToCPU(cpu); err != nil {
+			return err
+		}
+	}
+	limit := o.warm + o.dur + 3*ioTimeout
+	time.AfterFunc(limit, func() {
+		fmt.Fprintf(os.Stderr, "bench client %s: still running after %v\n", o.lib, limit)
+		os.Exit(1)
+	})
+	return runLoad(o, os.Stdin, os.Stdout, os.Getenv("BENCH_CPUPROFILE"))
 }
