@@ -159,10 +159,19 @@ func TestClientMasksEveryFrame(t *testing.T) {
 				if err != nil {
 					return err
 				}
-				if _, err := w.Write(part); err != nil { // a large write: its own frame
+				if _, err := w.Write(part); err != nil { // past the write buffer: into 64 KiB
 					return err
 				}
 				if _, err := w.Write(small); err != nil { // buffered until Close
+					return err
+				}
+				if err := w.Close(); err != nil { // one final frame
+					return err
+				}
+				if w, err = c.NextWriter(BinaryMessage); err != nil {
+					return err
+				}
+				if _, err := w.Write(large); err != nil { // 64 KiB at a time
 					return err
 				}
 				return w.Close()
@@ -172,8 +181,9 @@ func TestClientMasksEveryFrame(t *testing.T) {
 		record := func(f clientFrame) { keys[f.key] = true }
 		record(s.wantFrame(fin|wText, small))
 		record(s.wantFrame(fin|wBinary, large))
-		record(s.wantFrame(wBinary, part))
-		record(s.wantFrame(fin|wCont, small))
+		record(s.wantFrame(fin|wBinary, append(bytes.Clone(part), small...)))
+		record(s.wantFrame(wBinary, large[:64<<10]))
+		record(s.wantFrame(fin|wCont, large[64<<10:]))
 		require.NoError(t, <-wrote)
 		s.send(fin|wPing, []byte("are you there"))
 		record(s.wantFrame(fin|wPong, []byte("are you there")))
@@ -183,7 +193,7 @@ func TestClientMasksEveryFrame(t *testing.T) {
 		require.NoError(t, err)
 		record(f)
 		assert.Equal(t, closeBody(StatusNormalClosure, "done"), f.payload)
-		assert.Len(t, keys, 6, "a fresh key for every frame")
+		assert.Len(t, keys, 7, "a fresh key for every frame")
 		assert.Equal(t, originals, [][]byte{small, large, part}, "the caller's slices")
 		s.send(fin|wClose, closeBody(StatusNormalClosure, ""))
 		s.conn.Close()

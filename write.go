@@ -159,15 +159,21 @@ func (w *messageWriter) Write(p []byte) (int, error) {
 	}
 	room := (*w.buf)[maxHeaderSize:]
 	if w.n == 0 && len(p) >= len(room) {
-		// Large writes go out as they are, one frame in one system call,
-		// instead of a buffer's worth at a time (a client's are copied
-		// to be masked: see writeMasked).
-		if err := w.c.writeData(w.op, false, nil, 0, p, w.rsv); err != nil {
-			w.err = err
-			return 0, err
+		if w.c.role == roleServer {
+			// Large writes go out as they are, one frame in one system
+			// call, instead of a buffer's worth at a time.
+			if err := w.c.writeData(w.op, false, nil, 0, p, w.rsv); err != nil {
+				w.err = err
+				return 0, err
+			}
+			w.op, w.rsv = opContinuation, 0
+			return len(p), nil
 		}
-		w.op, w.rsv = opContinuation, 0
-		return len(p), nil
+		// A client copies its payload to mask it anyway: into a buffer of
+		// 64 KiB, so that a message that fits leaves as one final frame
+		// at Close, not a frame and an empty final one.
+		w.useStreamBuffer()
+		room = (*w.buf)[maxHeaderSize:]
 	}
 	written := 0
 	for len(p) > 0 {
@@ -205,11 +211,7 @@ func (w *messageWriter) ReadFrom(r io.Reader) (int64, error) {
 			return 0, err
 		}
 	}
-	if w.pool != streamPool {
-		// A larger buffer for as long as the message lasts.
-		w.c.wpool.put(w.buf)
-		w.buf, w.pool = streamPool.get(), streamPool
-	}
+	w.useStreamBuffer()
 	room := (*w.buf)[maxHeaderSize:]
 	var total int64
 	for {
@@ -236,6 +238,15 @@ func (w *messageWriter) ReadFrom(r io.Reader) (int64, error) {
 		if err != nil {
 			return total, err
 		}
+	}
+}
+
+// useStreamBuffer swaps the Conn's write buffer for one of 64 KiB, for as
+// long as the message lasts. Only with nothing buffered.
+func (w *messageWriter) useStreamBuffer() {
+	if w.pool != streamPool {
+		w.c.wpool.put(w.buf)
+		w.buf, w.pool = streamPool.get(), streamPool
 	}
 }
 
