@@ -43,9 +43,10 @@ const defaultBroadcastTimeout = 10 * time.Second
 // WriteTimeout and by ctx's deadline, whichever comes first (10 s when
 // neither is set). A connection whose write does not finish in time is
 // terminated; one that another write keeps busy until then is skipped.
-// When ctx ends, the connections not yet written to are skipped, and
-// Broadcast returns ctx's error once the writes in progress have ended;
-// it returns nil when every connection had its turn.
+// When ctx ends, the connections not yet written to, or waiting for
+// another writer, are skipped, and Broadcast returns ctx's error once the
+// writes in progress have ended; it returns nil when every connection had
+// its turn.
 //
 // Nothing is copied or compressed per connection but what
 // PreparedMessage says. Safe from any goroutine, concurrently with every
@@ -53,6 +54,9 @@ const defaultBroadcastTimeout = 10 * time.Second
 func Broadcast(ctx context.Context, conns []*Conn, pm *PreparedMessage) (BroadcastResult, error) {
 	if pm == nil {
 		return BroadcastResult{}, errNilPrepared
+	}
+	if ctx == nil {
+		return BroadcastResult{}, errors.New("websocket: broadcast: nil Context")
 	}
 	var next atomic.Int64 // the index of the next connection to write
 	var delivered, skipped, terminated, failed atomic.Int64
@@ -68,10 +72,17 @@ func Broadcast(ctx context.Context, conns []*Conn, pm *PreparedMessage) (Broadca
 				skipped.Add(1)
 				continue
 			}
+			if conns[i] == nil {
+				skipped.Add(1)
+				continue
+			}
 			switch conns[i].broadcastOne(ctx, pm) {
 			case sendDelivered:
 				delivered.Add(1)
 			case sendSkipped:
+				skipped.Add(1)
+			case sendCut:
+				cut.Store(true)
 				skipped.Add(1)
 			case sendTerminated:
 				terminated.Add(1)
@@ -117,6 +128,7 @@ type sendOutcome uint8
 const (
 	sendDelivered sendOutcome = iota
 	sendSkipped
+	sendCut // skipped because the context ended
 	sendTerminated
 	sendFailed
 )
@@ -133,7 +145,10 @@ func (c *Conn) broadcastOne(ctx context.Context, pm *PreparedMessage) sendOutcom
 	if !ok {
 		bound = time.Now().Add(defaultBroadcastTimeout)
 	}
-	if !c.lockUntil(&c.msgLock, bound) {
+	if !c.lockUntil(&c.msgLock, ctx.Done(), bound) {
+		if ctx.Err() != nil {
+			return sendCut
+		}
 		return sendSkipped
 	}
 	err := c.writePreparedLocked(pm, bound)
@@ -149,12 +164,42 @@ func (c *Conn) broadcastOne(ctx context.Context, pm *PreparedMessage) sendOutcom
 }
 
 // lockUntil takes l, waiting no later than bound, unless the connection
-// ends first. Only a lock that is held costs a timer.
-func (c *Conn) lockUntil(l *waitLock, bound time.Time) bool {
+// ends or stop is closed first. Only a lock that is held costs a timer.
+func (c *Conn) lockUntil(l *waitLock, stop <-chan struct{}, bound time.Time) bool {
 	if l.tryLock() {
 		return true
 	}
 	t := time.NewTimer(time.Until(bound))
 	defer t.Stop()
-	return l.lockWithin(c.done, nil, t.C)
+	return l.lockWithin(c.done, stop, t.C)
+}
+
+// armDataWriteDeadline is armWriteDeadline for a data frame, which a
+// broadcast may bound more tightly (writeBound). The caller holds msgLock
+// and frameLock.
+func (c *Conn) armDataWriteDeadline() {
+	if c.writeBound.IsZero() {
+		c.armWriteDeadline()
+		return
+	}
+	bound := c.writeBound
+	if d := time.Now().Add(c.writeTimeout); c.writeTimeout > 0 && d.Before(bound) {
+		bound = d
+	}
+	_ = c.stream.SetWriteDeadline(bound)
+}
+
+// endDataWrite puts back the deadline of the application's
+// SetWriteDeadline after a write that a broadcast bounded (with a
+// WriteTimeout, the next write arms its own). The caller holds msgLock
+// and frameLock.
+func (c *Conn) endDataWrite() {
+	if c.writeBound.IsZero() || c.writeTimeout > 0 {
+		return
+	}
+	var t time.Time
+	if ns := c.writeDeadline.Load(); ns != 0 {
+		t = time.Unix(0, ns)
+	}
+	_ = c.stream.SetWriteDeadline(t)
 }

@@ -100,3 +100,30 @@ func TestBroadcastSkips(t *testing.T) {
 		assert.Equal(t, BroadcastResult{Skipped: 1}, res)
 	})
 }
+
+// TestBroadcastCancelWhileBusy: a broadcast waiting for a connection that
+// another writer holds gives up as soon as its context is cancelled,
+// counting the connection skipped and returning the context's error.
+func TestBroadcastCancelWhileBusy(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		bp, busy := pipeConn(t, &Upgrader{WriteTimeout: time.Minute})
+		go func() { _, _ = bp.readFrame() }()
+		w, err := busy.NextWriter(TextMessage) // holds the message lock
+		require.NoError(t, err)
+		pm, err := NewPreparedMessage(TextMessage, []byte("news"))
+		require.NoError(t, err)
+		ctx, cancel := context.WithCancel(context.Background())
+		go func() {
+			time.Sleep(time.Second) // the broadcast is waiting by then, on the bubble's clock
+			cancel()
+		}()
+		start := time.Now()
+		res, err := Broadcast(ctx, []*Conn{busy, nil}, pm)
+		assert.Equal(t, time.Second, time.Since(start), "the broadcast gave up when cancelled")
+		assert.ErrorIs(t, err, context.Canceled)
+		assert.Equal(t, BroadcastResult{Skipped: 2}, res)
+		require.NoError(t, w.Close())
+		_, err = Broadcast(nil, []*Conn{busy}, pm) // a nil Context is refused, not a panic
+		assert.Error(t, err)
+	})
+}

@@ -31,8 +31,9 @@ import (
 // the handshake failed (ErrCloseTimeout, ErrTerminated, ErrWriteTimeout,
 // a protocol violation, an I/O error); TCP is closed anyway. It returns an
 // error wrapping net.ErrClosed at once, sending nothing, when a close had
-// already started or the connection had ended. Invalid arguments (a code that may not be sent, a reason over 123
-// bytes or not UTF-8) return an error and send nothing.
+// already started or the connection had ended. Invalid arguments (a code
+// that may not be sent, a reason over 123 bytes or not UTF-8) return an
+// error and send nothing.
 //
 // Close may be called from any goroutine, concurrently with every method.
 func (c *Conn) Close(code StatusCode, reason string) error {

@@ -134,7 +134,7 @@ var (
 // getFlateWriter returns a compressor writing to w that refers no farther
 // back than 2^bits bytes: flate.BestSpeed for the whole window, and for a
 // smaller one klauspost's encoder with a window of that size, which is
-// slower and compresses less (see README).
+// slower (and, on JSON-like messages, compresses better; see README).
 func getFlateWriter(w io.Writer, bits int) *flate.Writer {
 	if fw, ok := flateWriters[bits].Get().(*flate.Writer); ok {
 		fw.Reset(w)

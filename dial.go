@@ -167,7 +167,7 @@ func (d *Dialer) DialContext(ctx context.Context, urlStr string, requestHeader h
 	c := newConn(&netStream{Conn: netConn, pending: pending}, cfg)
 	if d.Group != nil && !d.Group.add(c) {
 		// The drain began while this connection was being opened.
-		d.Group.closeLate(c)
+		_ = c.Terminate() // nothing has been said on it yet
 		return nil, resp, fmt.Errorf("websocket: dial %s: %w: closed the new connection", cr.where, ErrShuttingDown)
 	}
 	return c, resp, nil

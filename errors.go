@@ -22,7 +22,7 @@ var (
 	// not inflate, or had bytes after the end of its deflate stream; the
 	// connection was failed with StatusInvalidFramePayloadData, the code
 	// RFC 7692 section 8 names for it.
-	ErrBadCompressedData = errors.New("websocket: compressed message does not inflate")
+	ErrBadCompressedData = errors.New("websocket: invalid compressed data")
 	// ErrCloseTimeout: the peer did not answer a close frame within the
 	// close timeout; the connection was dropped.
 	ErrCloseTimeout = errors.New("websocket: closing handshake timed out")

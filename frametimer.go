@@ -79,11 +79,11 @@ func (ft *frameTimer) waitBegins() {
 	ft.armedFor.Store(ft.frames.Add(1))
 	if t := ft.timer.Load(); t != nil {
 		t.Reset(ft.timeout)
-		return
+	} else {
+		ft.timer.Store(time.AfterFunc(ft.timeout, ft.fired))
 	}
-	ft.timer.Store(time.AfterFunc(ft.timeout, ft.fired))
 	if ft.c.ended() {
-		ft.stop() // finish may have looked before the store
+		ft.stop() // finish may have stopped it before this arming
 	}
 }
 
@@ -96,7 +96,10 @@ func (ft *frameTimer) waitEnds() {
 // fired runs when the frame's budget would be spent had every moment since
 // the timer was armed been a wait. It terminates the connection if the
 // waits have really spent it, and otherwise sleeps for what is left; a
-// firing for a frame that has ended does nothing.
+// firing for a frame that has ended does nothing. Its checks race with
+// the reader's next frame, harmlessly: at worst it re-arms the timer for
+// a frame that has ended, whose next firing does nothing, or cuts a frame
+// whose budget had run out at that very moment.
 func (ft *frameTimer) fired() {
 	if ft.frames.Load() != ft.armedFor.Load() {
 		return

@@ -7,9 +7,10 @@ import (
 
 // Group tracks connections so that they can all be closed at once, as a
 // server that is going away must: http.Server.Shutdown neither closes nor
-// waits for hijacked connections. Set Upgrader.Group and every Conn the
-// Upgrader makes joins the group, leaving it when it ends. The zero Group
-// is ready to use. Its methods are safe from any goroutine.
+// waits for hijacked connections. Set Upgrader.Group (or Dialer.Group) and
+// every Conn the Upgrader (or Dialer) makes joins the group, leaving it
+// when it ends. The zero Group is ready to use. Its methods are safe from
+// any goroutine.
 type Group struct {
 	mu       sync.Mutex
 	conns    map[*Conn]struct{}
@@ -67,7 +68,7 @@ func (g *Group) Len() int {
 // The closing handshakes run concurrently, each bounded by its close
 // timeout; connections that have not ended when ctx ends are terminated.
 // From the first call on, the group accepts no connection: Upgrade answers
-// HTTP 503. Shutdown returns once every connection has ended, with how
+// HTTP 503, and Dial fails with ErrShuttingDown. Shutdown returns once every connection has ended, with how
 // many closed cleanly and how many were terminated, and ctx's error if it
 // ended first. An invalid code or reason returns an error before anything
 // is closed.

@@ -72,10 +72,11 @@ func NewPreparedMessage(typ MessageType, data []byte) (*PreparedMessage, error) 
 	return &PreparedMessage{typ: typ, plain: newPreparedFrame(op, 0, data)}, nil
 }
 
-// Type returns the message's type.
+// Type returns the message's type. Safe from any goroutine.
 func (pm *PreparedMessage) Type() MessageType { return pm.typ }
 
-// Len returns the length of the message's payload, uncompressed.
+// Len returns the length of the message's payload, uncompressed. Safe
+// from any goroutine.
 func (pm *PreparedMessage) Len() int { return len(pm.plain.payload()) }
 
 // deflatedFrame returns the message compressed on its own, as

@@ -2,11 +2,9 @@ package websocket
 
 import (
 	"bytes"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net"
 	"os"
 	"sync"
@@ -396,44 +394,6 @@ func (c *Conn) writeTwo(hdr, payload []byte) error {
 	return err
 }
 
-// writeMasked writes a client's frame whose payload is the caller's data:
-// the caller's slice must stay as it is, so the payload is copied through
-// a pooled buffer, a chunk at a time, and masked there. The caller holds
-// frameLock.
-func (c *Conn) writeMasked(hdr []byte, key [4]byte, data []byte) error {
-	buf := streamPool.get()
-	defer streamPool.put(buf)
-	b := *buf
-	start := maxHeaderSize - len(hdr) // the header leaves with the first chunk
-	copy(b[start:], hdr)
-	pos := 0
-	for len(data) > 0 {
-		n := copy(b[maxHeaderSize:], data)
-		pos = mask(key, pos, b[maxHeaderSize:maxHeaderSize+n])
-		if _, err := c.stream.Write(b[start : maxHeaderSize+n]); err != nil {
-			return err
-		}
-		data = data[n:]
-		start = maxHeaderSize
-	}
-	return nil
-}
-
-// newMaskKey returns the masking key of a client's frame. [RFC6455 10.3]:
-// the key must be unpredictable to whoever chose the payload, so that a
-// script cannot make the masked bytes look like another protocol to a
-// proxy. math/rand/v2's top-level functions draw from the runtime's
-// ChaCha8 generator, a stream cipher seeded from the operating system's
-// entropy (not from the clock, and no seed an application can set), so
-// its output cannot be predicted from what came before; a draw costs no
-// system call and no allocation, where crypto/rand would cost a system
-// call per frame on most kernels.
-func newMaskKey() [4]byte {
-	var k [4]byte
-	binary.LittleEndian.PutUint32(k[:], rand.Uint32())
-	return k
-}
-
 // writeControl writes one control frame, whose payload is payload
 // followed by text (a close frame's code and reason). Once the closing
 // handshake has started, only the close frame and pongs may go out:
@@ -487,36 +447,6 @@ var controlFrames = sync.Pool{New: func() any { return new(controlFrame) }}
 
 // errWriteStopped is returned when the caller gave up waiting to write.
 var errWriteStopped = errors.New("websocket: gave up waiting to write")
-
-// armDataWriteDeadline is armWriteDeadline for a data frame, which a
-// broadcast may bound more tightly (writeBound). The caller holds msgLock
-// and frameLock.
-func (c *Conn) armDataWriteDeadline() {
-	if c.writeBound.IsZero() {
-		c.armWriteDeadline()
-		return
-	}
-	bound := c.writeBound
-	if d := time.Now().Add(c.writeTimeout); c.writeTimeout > 0 && d.Before(bound) {
-		bound = d
-	}
-	_ = c.stream.SetWriteDeadline(bound)
-}
-
-// endDataWrite puts back the deadline of the application's
-// SetWriteDeadline after a write that a broadcast bounded (with a
-// WriteTimeout, the next write arms its own). The caller holds msgLock
-// and frameLock.
-func (c *Conn) endDataWrite() {
-	if c.writeBound.IsZero() || c.writeTimeout > 0 {
-		return
-	}
-	var t time.Time
-	if ns := c.writeDeadline.Load(); ns != 0 {
-		t = time.Unix(0, ns)
-	}
-	_ = c.stream.SetWriteDeadline(t)
-}
 
 // armWriteDeadline bounds the write that follows by the WriteTimeout. The
 // caller holds frameLock.
