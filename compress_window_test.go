@@ -2,9 +2,12 @@ package websocket
 
 import (
 	"bytes"
+	stdflate "compress/flate"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"testing"
+	"testing/synctest"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -74,12 +77,38 @@ func readCompressed(t *testing.T, p *deflatePeer) []byte {
 }
 
 // TestClientWindowBits: a server that limits our client's window
-// (client_max_window_bits, which the client offers) has it kept to.
+// (client_max_window_bits, which the client offers) has it kept to, by
+// WriteMessage and by a PreparedMessage: a repeat farther back than the
+// window is not referred to, and the message inflates.
 func TestClientWindowBits(t *testing.T) {
-	p, err := acceptDeflate([]string{"permessage-deflate; client_max_window_bits=9"}, CompressionContextTakeover)
-	require.NoError(t, err)
-	assert.Equal(t, 9, p.windowBits())
-	p, err = acceptDeflate([]string{"permessage-deflate; client_max_window_bits=15"}, CompressionContextTakeover)
+	p, err := acceptDeflate([]string{"permessage-deflate; client_max_window_bits=15"}, CompressionContextTakeover)
 	require.NoError(t, err)
 	assert.Equal(t, maxWindowBits, p.windowBits())
+	p, err = acceptDeflate([]string{"permessage-deflate; client_no_context_takeover; client_max_window_bits=9"}, CompressionNoContextTakeover)
+	require.NoError(t, err)
+	require.Equal(t, 9, p.windowBits())
+	synctest.Test(t, func(t *testing.T) {
+		s, c := clientPipe(t, connConfig{deflate: p, deflateMin: -1})
+		block := make([]byte, 1<<9+256) // repeats beyond the window
+		_, _ = rand.NewChaCha8([32]byte{9}).Read(block)
+		msg := append(bytes.Clone(block), block...)
+		pm, err := NewPreparedMessage(BinaryMessage, msg)
+		require.NoError(t, err)
+		go func() {
+			_ = c.WriteMessage(BinaryMessage, msg)
+			_ = c.WritePreparedMessage(pm)
+		}()
+		for range 2 {
+			f, err := s.readFrame()
+			require.NoError(t, err)
+			require.Equal(t, byte(fin|rsv1|wBinary), f.first)
+			assert.Greater(t, len(f.payload), 2*len(block)*95/100, "the repeat beyond the window is not referred to")
+			out, err := io.ReadAll(stdflate.NewReader(io.MultiReader(bytes.NewReader(f.payload), bytes.NewReader(deflateTail[:]))))
+			if err == io.ErrUnexpectedEOF {
+				err = nil // the stream stops after the tail
+			}
+			require.NoError(t, err)
+			assert.True(t, bytes.Equal(msg, out))
+		}
+	})
 }
