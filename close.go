@@ -449,6 +449,8 @@ func (c *Conn) readFailed(err error) error {
 		c.fail(pe)
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		c.abort(fmt.Errorf("websocket: read: %w", err), SideLocal)
+	case errors.As(err, new(*handlerError)):
+		c.abort(err, SideLocal)
 	default:
 		c.abort(fmt.Errorf("websocket: read: %w", err), SidePeer)
 	}

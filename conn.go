@@ -101,8 +101,9 @@ type Conn struct {
 	writeBroken bool                // guarded by frameLock: a failed write left a frame half sent
 	writeBound  time.Time           // guarded by msgLock: a broadcast's bound on the write of its message
 
-	pingMu sync.Mutex
-	pings  []*pingWaiter // guarded by pingMu
+	pingMu      sync.Mutex
+	pings       []*pingWaiter // guarded by pingMu
+	pongHandler atomic.Pointer[func(appData string) error]
 
 	closeFields // the close state machine's: see close.go
 }
@@ -317,3 +318,31 @@ type noCopy struct{}
 
 func (*noCopy) Lock()   {}
 func (*noCopy) Unlock() {}
+
+// SetPongHandler sets a function called with the payload of every pong the
+// peer sends, in the goroutine that reads, after the heartbeat and Ping
+// have taken note of it; nil removes it. A gorilla/websocket read loop that
+// moves its read deadline on in its pong handler keeps working unchanged:
+//
+//	conn.SetPongHandler(func(string) error {
+//		return conn.SetReadDeadline(time.Now().Add(pongWait))
+//	})
+//
+// (The heartbeat, PingInterval, needs no deadline of the application's:
+// it terminates a peer that stops answering by itself.) A non-nil error
+// from h terminates the connection; the read returns a *CloseError with
+// StatusAbnormalClosure wrapping it. Safe from any goroutine.
+func (c *Conn) SetPongHandler(h func(appData string) error) {
+	if h == nil {
+		c.pongHandler.Store(nil)
+		return
+	}
+	c.pongHandler.Store(&h)
+}
+
+// handlerError is an error returned by a handler the application set: it
+// ends the connection from this side.
+type handlerError struct{ err error }
+
+func (e *handlerError) Error() string { return "websocket: handler: " + e.err.Error() }
+func (e *handlerError) Unwrap() error { return e.err }

@@ -24,6 +24,14 @@ type Upgrader struct {
 	// fail the connection on their side).
 	Subprotocols []string
 
+	// Error, when set, writes the response to a refused request instead of
+	// the plain-text http.Error: status is the HTTP status (400, 403, 405,
+	// 426 or 503) and reason the error Upgrade returns, which wraps
+	// ErrBadHandshake or ErrShuttingDown and says why. Headers the status
+	// calls for (Allow, Sec-WebSocket-Version) are already set on w. It is
+	// called from Upgrade's goroutine.
+	Error func(w http.ResponseWriter, r *http.Request, status int, reason error)
+
 	// CheckOrigin decides whether a request's Origin may connect. Nil
 	// refuses a request whose Origin header is present and names a host
 	// other than the request's Host (a cross-origin browser page), with
@@ -136,7 +144,11 @@ func (u *Upgrader) Upgrade(w http.ResponseWriter, r *http.Request, responseHeade
 		for k, v := range herr.header {
 			w.Header()[k] = v
 		}
-		http.Error(w, herr.msg, herr.status)
+		if u.Error != nil {
+			u.Error(w, r, herr.status, herr)
+		} else {
+			http.Error(w, herr.msg, herr.status)
+		}
 		return nil, herr
 	}
 

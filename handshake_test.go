@@ -739,3 +739,22 @@ func TestHandshakeClearsServerDeadlines(t *testing.T) {
 	require.NoError(t, c.WriteMessage(TextMessage, msg))
 	p.wantFrame(fin|wText, "still here")
 }
+
+// TestHandshakeErrorHook: an Upgrader's Error writes the refusal, with the
+// status and the error Upgrade returns, and the headers the status calls
+// for already set.
+func TestHandshakeErrorHook(t *testing.T) {
+	u := &Upgrader{Error: func(w http.ResponseWriter, r *http.Request, status int, reason error) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		_, _ = io.WriteString(w, `{"error":"`+strings.ReplaceAll(reason.Error(), `"`, `'`)+`"}`)
+	}}
+	s := hsStartUpgrader(t, u, nil)
+	c := rawHandshake(t, s.addr, []byte(hsRequest(http.MethodGet, "1.1", s.addr, []string{"Sec-WebSocket-Version"}, "Sec-WebSocket-Version: 8")))
+	assert.Equal(t, http.StatusUpgradeRequired, c.resp.StatusCode)
+	assert.Equal(t, "application/json", c.resp.Header.Get("Content-Type"))
+	assert.Equal(t, []string{"13"}, c.resp.Header.Values("Sec-WebSocket-Version"))
+	assert.Contains(t, c.body, `{"error":"websocket: bad handshake: unsupported Sec-WebSocket-Version`)
+	o := s.outcome(t)
+	assert.ErrorIs(t, o.err, ErrBadHandshake)
+}

@@ -126,6 +126,11 @@ func (c *Conn) handleControl(h header) error {
 		_ = c.writeControl(opPong, p, "", nil)
 	case opPong:
 		c.gotPong(p)
+		if h := c.pongHandler.Load(); h != nil {
+			if err := (*h)(string(p)); err != nil {
+				return &handlerError{err}
+			}
+		}
 	case opClose:
 		return c.handleCloseFrame(p)
 	}

@@ -264,20 +264,7 @@ func (w *messageWriter) Close() error {
 		return errWriterClosed
 	}
 	w.closed = true
-	defer func() {
-		if w.fw != nil {
-			w.c.releaseCompressor(w.fw)
-			w.fw = nil
-		}
-		if w.pool != nil {
-			w.pool.put(w.buf)
-		} else {
-			w.c.wpool.put(w.buf)
-		}
-		w.buf = nil
-		w.c.writeBound = time.Time{}
-		w.c.msgLock.unlock()
-	}()
+	defer w.release()
 	if w.err != nil {
 		return w.err
 	}
@@ -300,6 +287,30 @@ func (w *messageWriter) Close() error {
 		return fmt.Errorf("websocket: write: text message ends inside a character: %w", ErrInvalidUTF8)
 	}
 	return nil
+}
+
+// release gives back what the writer holds, msgLock last.
+func (w *messageWriter) release() {
+	if w.fw != nil {
+		w.c.releaseCompressor(w.fw)
+		w.fw = nil
+	}
+	if w.pool != nil {
+		w.pool.put(w.buf)
+	} else {
+		w.c.wpool.put(w.buf)
+	}
+	w.buf = nil
+	w.c.writeBound = time.Time{}
+	w.c.msgLock.unlock()
+}
+
+// abandon ends a message that nothing was written to, sending nothing.
+func (w *messageWriter) abandon() {
+	if !w.closed {
+		w.closed = true
+		w.release()
+	}
 }
 
 func (w *messageWriter) flush(fin bool) error {
