@@ -7,9 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"runtime"
-	"sync"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -22,7 +20,8 @@ import (
 // checks what the client's read path makes of them: no panic, no hang, only
 // valid messages delivered, an end that is always recorded, and nothing on
 // the wire but masked pongs and at most one valid close frame. The Conn
-// runs in memory over clientFuzzStream, so an input costs microseconds.
+// runs in memory over FuzzConnRead's fuzzStream, so an input costs
+// microseconds.
 
 // clientFuzzHangLimit bounds one input's run: reached only when a wait of
 // the Conn is stuck, which fails the input.
@@ -30,68 +29,6 @@ const clientFuzzHangLimit = 10 * time.Second
 
 // clientFuzzCloseCode is the code the target's Close sends.
 const clientFuzzCloseCode StatusCode = 4123
-
-// clientFuzzStream is the client's stream: reads return the server's bytes,
-// then io.EOF; writes are recorded.
-type clientFuzzStream struct {
-	mu        sync.Mutex
-	in        []byte // what the server has still to send
-	out       bytes.Buffer
-	closed    bool
-	writeShut bool // CloseWrite or Close
-}
-
-func (s *clientFuzzStream) Read(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return 0, net.ErrClosed
-	}
-	if len(s.in) == 0 {
-		return 0, io.EOF
-	}
-	n := copy(p, s.in)
-	s.in = s.in[n:]
-	return n, nil
-}
-
-func (s *clientFuzzStream) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.writeShut {
-		return 0, net.ErrClosed
-	}
-	return s.out.Write(p)
-}
-
-func (s *clientFuzzStream) CloseWrite() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.writeShut = true
-	return nil
-}
-
-func (s *clientFuzzStream) Close() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return net.ErrClosed
-	}
-	s.closed, s.writeShut = true, true
-	return nil
-}
-
-// written is what the client wrote.
-func (s *clientFuzzStream) written() []byte {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return bytes.Clone(s.out.Bytes())
-}
-
-func (s *clientFuzzStream) SetReadDeadline(time.Time) error  { return nil }
-func (s *clientFuzzStream) SetWriteDeadline(time.Time) error { return nil }
-func (s *clientFuzzStream) LocalAddr() net.Addr              { return nil }
-func (s *clientFuzzStream) RemoteAddr() net.Addr             { return nil }
 
 // clientFuzzAnswers are the server's Sec-WebSocket-Extensions answers, by
 // the CompressionMode the client offered.
@@ -158,7 +95,7 @@ type clientFuzzRun struct {
 
 // runClientRead reads a client Conn whose server sends data, as k says.
 func runClientRead(t *testing.T, data []byte, k clientFuzzKnobs) *clientFuzzRun {
-	s := &clientFuzzStream{in: data}
+	s := newFuzzStream(data, 0, false)
 	cfg := k.config(t)
 	c := newConn(s, cfg)
 	run := &clientFuzzRun{limit: cfg.readLimit}
@@ -211,7 +148,7 @@ func runClientRead(t *testing.T, data []byte, k clientFuzzKnobs) *clientFuzzRun 
 		wait(closeDone, "Close did not return")
 	}
 	run.event = c.CloseEvent()
-	run.out = s.written()
+	run.out = s.recorded()
 	_, _, again := c.ReadMessage()
 	require.Equal(t, run.err, again, "%v: the final error is sticky", k)
 	return run

@@ -124,7 +124,10 @@ type fuzzPeer interface {
 func (s *fuzzStream) stream() stream               { return s }
 func (s *fuzzStream) drainedChan() <-chan struct{} { return s.drained }
 
-func (s *fuzzStream) written(*testing.T, fuzzKnobs, <-chan time.Time) []byte {
+func (s *fuzzStream) written(*testing.T, fuzzKnobs, <-chan time.Time) []byte { return s.recorded() }
+
+// recorded is what the Conn has written so far.
+func (s *fuzzStream) recorded() []byte {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return bytes.Clone(s.out.Bytes())
