@@ -31,7 +31,8 @@ type Dialer struct {
 	// Proxy returns the proxy for a request, or a nil URL for none. Nil
 	// means http.ProxyFromEnvironment, as for net/http. An http:// proxy
 	// is asked to CONNECT to the server, with basic credentials from the
-	// proxy URL's userinfo; other proxy schemes are refused.
+	// proxy URL's userinfo. Another scheme (https, socks5), from the
+	// environment too, fails the dial with an error that says so.
 	Proxy func(*http.Request) (*url.URL, error)
 
 	// HandshakeTimeout bounds the whole dial: TCP connection, proxy, TLS
@@ -55,7 +56,7 @@ type Dialer struct {
 
 	// CloseTimeout bounds the closing handshake, from the moment either
 	// side starts it, including the wait for the server to close TCP
-	// (5 s when zero). See Conn.Close.
+	// (5 s when zero or negative). See Conn.Close.
 	CloseTimeout time.Duration
 
 	// FrameTimeout bounds how long the server may keep the reader waiting

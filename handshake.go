@@ -45,7 +45,7 @@ type Upgrader struct {
 
 	// CloseTimeout bounds the closing handshake, from the moment either
 	// side starts it: writing our close frame and waiting for the peer's
-	// (5 s when zero). When it passes, the connection is dropped. It also
+	// (5 s when zero or negative). When it passes, the connection is dropped. It also
 	// bounds the write of the 101 response.
 	CloseTimeout time.Duration
 
