@@ -340,7 +340,16 @@ func TestNetConnNettest(t *testing.T) {
 			return nil, nil, nil, err
 		}
 		stop = func() {
+			// A Close the test body started may still be in its
+			// handshake (BasicIO does not wait for it): let it finish
+			// rather than cut it short.
 			closeBoth(c1, c2)
+			for _, c := range []*Conn{cc, sc} {
+				select {
+				case <-c.Done():
+				case <-time.After(wireTimeout):
+				}
+			}
 			_ = cc.Terminate()
 			_ = sc.Terminate()
 		}
