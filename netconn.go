@@ -52,13 +52,15 @@ import (
 // the kernel has the bytes; an error sending it is returned by a later
 // Write and is sticky. A Write whose deadline passes returns the count of
 // the bytes it handed over, which go out, and none of the rest.
-// Both goroutines end when Close is called or the connection ends.
+// Both goroutines end with the connection, which Close ends.
 //
 // # Concurrency
 //
 // Read, Write, Close, the deadline setters and the accessors are safe
 // from any goroutine, as net.Conn asks. Reads are served one at a time,
-// and so are Writes: concurrent Writes each go out whole, in some order.
+// and so are the messages of Writes: concurrent Writes of up to 32 KiB
+// each go out whole, in some order, but larger ones may interleave their
+// pieces, so a stream should have one reader and one writer at a time.
 // Once c is given to NetConn, read it only through the net.Conn; writing
 // to c directly interleaves messages with the stream.
 //
