@@ -37,6 +37,10 @@ var (
 	// ErrWriteTimeout: a write did not finish before its deadline; the
 	// connection was terminated, since part of a frame may have gone out.
 	ErrWriteTimeout = errors.New("websocket: write timed out")
+	// ErrUnexpectedMessageType: a NetConn's stream met a message of the
+	// other type than the one it carries; the connection was closed with
+	// StatusUnsupportedData.
+	ErrUnexpectedMessageType = errors.New("websocket: message of the wrong type for the net.Conn")
 	// ErrShuttingDown: the Conn's Group is draining; no new connection is
 	// accepted or dialled.
 	ErrShuttingDown = errors.New("websocket: shutting down")

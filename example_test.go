@@ -1,6 +1,7 @@
 package websocket_test
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"log"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"time"
 
 	"github.com/a60656ec/websocket"
@@ -201,4 +203,62 @@ func ExampleNewPreparedMessage() {
 	// {"ACME":101.25}
 	// {"ACME":101.25}
 	// {"ACME":101.25}
+}
+
+// HTTP/1.1 over a WebSocket: each side wraps its Conn in a net.Conn and
+// speaks HTTP through it, as SSH or HTTP/2 could.
+func ExampleNetConn() {
+	var upgrader websocket.Upgrader
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		conn, err := upgrader.Upgrade(w, r, nil)
+		if err != nil {
+			return
+		}
+		nc, err := websocket.NetConn(conn, websocket.BinaryMessage)
+		if err != nil {
+			return
+		}
+		defer nc.Close() // the closing handshake, with 1000
+		req, err := http.ReadRequest(bufio.NewReader(nc))
+		if err != nil {
+			return
+		}
+		body := "hello from " + req.URL.Path
+		resp := &http.Response{
+			StatusCode: http.StatusOK, ProtoMajor: 1, ProtoMinor: 1,
+			ContentLength: int64(len(body)), Body: io.NopCloser(strings.NewReader(body)),
+		}
+		_ = resp.Write(nc)
+	}))
+	defer srv.Close()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, _, err := websocket.Dial(ctx, "ws://"+srv.Listener.Addr().String()+"/tunnel", nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	nc, err := websocket.NetConn(conn, websocket.BinaryMessage)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer nc.Close()
+	// A deadline that passes fails the Read or Write, not the connection.
+	_ = nc.SetDeadline(time.Now().Add(10 * time.Second))
+	req, _ := http.NewRequest("GET", "http://tunnel/inside", nil)
+	if err := req.Write(nc); err != nil {
+		log.Fatal(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(nc), req)
+	if err != nil {
+		log.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	fmt.Println(resp.Status, string(body))
+	// The server's Close ends the stream: io.EOF.
+	_, err = nc.Read(make([]byte, 1))
+	fmt.Println(err == io.EOF)
+	// Output:
+	// 200 OK hello from /inside
+	// true
 }
