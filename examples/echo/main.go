@@ -84,9 +84,12 @@ func echo(log *slog.Logger, w http.ResponseWriter, r *http.Request) {
 	log = log.With("remote", conn.RemoteAddr())
 	log.Info("connected")
 
-	// Close waits for the peer's close frame, and this goroutine is the one
-	// that reads it, so Close runs in a goroutine of its own. Its wait is
-	// bounded by the Upgrader's CloseTimeout, so closing.Wait below returns.
+	// Close waits for the peer's close frame. Called from this loop, it
+	// would read in the loop's place (after a grace of 100 ms) and discard
+	// the messages the peer still sends before its close frame; run in a
+	// goroutine of its own, it leaves them to this loop, which echoes them
+	// and logs them, then gets the peer's close. Its wait is bounded by the
+	// Upgrader's CloseTimeout, so closing.Wait below returns.
 	var closing sync.WaitGroup
 
 	for {
