@@ -93,18 +93,12 @@ func parseDeflateOffer(offer string) (p deflateParams, ok bool) {
 	if !strings.EqualFold(strings.TrimSpace(parts[0]), "permessage-deflate") {
 		return p, false
 	}
-	seen := map[string]bool{}
-	for _, param := range parts[1:] {
-		name, value, hasValue := strings.Cut(strings.TrimSpace(param), "=")
-		name = strings.ToLower(strings.TrimSpace(name))
-		if seen[name] {
-			return p, false // [RFC7692 7]: a duplicated parameter declines the offer
-		}
-		seen[name] = true
-		value = strings.TrimSpace(value)
-		if len(value) >= 2 && value[0] == '"' && value[len(value)-1] == '"' {
-			value = value[1 : len(value)-1]
-		}
+	params, err := splitDeflateParams(parts[1:])
+	if err != nil {
+		return p, false // [RFC7692 7]: a duplicated parameter declines the offer
+	}
+	for _, param := range params {
+		name, value, hasValue := param.name, param.value, param.hasValue
 		switch name {
 		case "server_no_context_takeover":
 			if hasValue {
@@ -183,15 +177,12 @@ func acceptDeflate(headers []string, mode CompressionMode) (*deflateParams, erro
 // permessage-deflate, from the client's side.
 func parseDeflateAnswer(params []string) (deflateParams, error) {
 	var p deflateParams
-	seen := map[string]bool{}
-	for _, param := range params {
-		name, value, hasValue := strings.Cut(strings.TrimSpace(param), "=")
-		name = strings.ToLower(strings.TrimSpace(name))
-		if seen[name] {
-			return p, fmt.Errorf("parameter %s given twice", name)
-		}
-		seen[name] = true
-		value = strings.Trim(strings.TrimSpace(value), `"`)
+	split, err := splitDeflateParams(params)
+	if err != nil {
+		return p, err
+	}
+	for _, param := range split {
+		name, value, hasValue := param.name, param.value, param.hasValue
 		switch name {
 		case "server_no_context_takeover":
 			if hasValue {
@@ -222,4 +213,33 @@ func parseDeflateAnswer(params []string) (deflateParams, error) {
 		}
 	}
 	return p, nil
+}
+
+// deflateParam is one parameter of a permessage-deflate offer or answer.
+type deflateParam struct {
+	name     string // in lower case
+	value    string // without its quotes
+	hasValue bool
+}
+
+// splitDeflateParams reads the parameters of an offer or an answer, the
+// same way for both roles. A parameter given twice is an error ([RFC7692
+// 7]).
+func splitDeflateParams(raw []string) ([]deflateParam, error) {
+	params := make([]deflateParam, 0, len(raw))
+	for _, r := range raw {
+		name, value, hasValue := strings.Cut(strings.TrimSpace(r), "=")
+		name = strings.ToLower(strings.TrimSpace(name))
+		for _, q := range params {
+			if q.name == name {
+				return nil, fmt.Errorf("parameter %s given twice", name)
+			}
+		}
+		value = strings.TrimSpace(value)
+		if len(value) >= 2 && value[0] == '"' && value[len(value)-1] == '"' {
+			value = value[1 : len(value)-1]
+		}
+		params = append(params, deflateParam{name: name, value: value, hasValue: hasValue})
+	}
+	return params, nil
 }

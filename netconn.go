@@ -387,6 +387,9 @@ func (nc *netConn) Close() error {
 		return nc.opError("close", net.ErrClosed)
 	}
 	close(nc.closed)
+	// The deadlines' timers end with the adapter, not when they fire.
+	nc.readDeadline.set(time.Time{})
+	nc.writeDeadline.set(time.Time{})
 	flushed := time.NewTimer(nc.c.closeTimeout)
 	defer flushed.Stop()
 	select {
