@@ -315,6 +315,9 @@ func (c *Conn) finish(orderly bool) {
 	_ = c.stream.Close()
 	c.stopHeartbeat()
 	c.ft.stop()
+	if c.deflate.on && !c.deflate.params.localNoContext {
+		c.deflate.sweeper.forget(c)
+	}
 	if c.onEnd != nil {
 		c.onEnd()
 	}

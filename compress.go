@@ -33,8 +33,9 @@ const (
 	CompressionNoContextTakeover
 	// CompressionContextTakeover lets both sides compress each message
 	// with the previous ones as a dictionary, for a better ratio on
-	// repetitive traffic, at the price of a compressor and a 32 KiB
-	// window held by each connection once it has used them. A Dialer
+	// repetitive traffic. A connection holds a compressor while it
+	// writes, and once idle for a second or two only the last 32 KiB it
+	// sent; it also holds the last 32 KiB of the peer's output. A Dialer
 	// offers plain "permessage-deflate" and keeps to what the server
 	// answers.
 	CompressionContextTakeover
@@ -62,8 +63,15 @@ type deflateState struct {
 
 	inf *inflateState // guarded by readLock; nil between messages without context takeover
 
-	fw *flate.Writer  // guarded by msgLock; kept between messages under context takeover
-	cw *messageWriter // guarded by msgLock; the message the compressor's output goes to
+	// Guarded by msgLock. Under context takeover the compressor is kept
+	// between messages while the connection writes, and sent always ends
+	// with what it was given, to prime the next one once the sweeper has
+	// taken it back (see compresswindow.go).
+	fw      *flate.Writer
+	cw      *messageWriter // the message the compressor's output goes to
+	sent    sentTail
+	wrote   bool // a compressed message since the sweeper last looked
+	sweeper *compressorSweeper
 }
 
 // inflateState is what reading a compressed message takes.
@@ -96,13 +104,30 @@ var inflateStates = sync.Pool{New: func() any { return new(inflateState) }}
 func (c *Conn) compressor(w *messageWriter) *flate.Writer {
 	d := &c.deflate
 	d.cw = w
-	if !d.params.localNoContext {
-		if d.fw == nil {
-			d.fw = getFlateWriter(compressedSink{c}, d.params.windowBits())
-		}
-		return d.fw
+	bits := d.params.windowBits()
+	if d.params.localNoContext {
+		return getFlateWriter(compressedSink{c}, bits)
 	}
-	return getFlateWriter(compressedSink{c}, d.params.windowBits())
+	d.wrote = true
+	if d.fw == nil {
+		d.fw = getFlateWriter(compressedSink{c}, bits)
+		if tail := d.sent.tail(); len(tail) > 0 {
+			// What the peer's decompressor holds of ours: the new
+			// compressor may refer back into it, as the old one did.
+			d.fw.ResetDict(compressedSink{c}, tail)
+		}
+		d.sweeper.watch(c)
+	}
+	return d.fw
+}
+
+// compressed records what a message's compressor has been given, the
+// dictionary of the messages after it under context takeover. The
+// caller holds msgLock.
+func (d *deflateState) compressed(p []byte) {
+	if !d.params.localNoContext {
+		d.sent.add(p)
+	}
 }
 
 // releaseCompressor takes a message's compressor back. The caller holds
@@ -150,7 +175,9 @@ func getFlateWriter(w io.Writer, bits int) *flate.Writer {
 
 // putFlateWriter gives back a compressor of getFlateWriter's.
 func putFlateWriter(fw *flate.Writer, bits int) {
-	fw.Reset(io.Discard) // the pool keeps no hold on the last output
+	// No hold on the last output, nor on a dictionary: Reset would
+	// prime the next user's compressor with it.
+	fw.ResetDict(io.Discard, nil)
 	flateWriters[bits].Put(fw)
 }
 

@@ -176,6 +176,8 @@ func newConn(s stream, cfg connConfig) *Conn {
 		c.deflate.on = true
 		c.deflate.params, c.deflate.threshold = *cfg.deflate, cfg.deflateMin
 		c.deflate.enabled.Store(true)
+		c.deflate.sent.window = 1 << c.deflate.params.windowBits()
+		c.deflate.sweeper = idleCompressors
 	}
 	if g := cfg.group; g != nil {
 		c.onEnd = func() { g.remove(c) }

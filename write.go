@@ -150,6 +150,7 @@ func (w *messageWriter) Write(p []byte) (int, error) {
 	}
 	if w.fw != nil {
 		n, err := w.fw.Write(p)
+		w.c.deflate.compressed(p[:n])
 		if err != nil {
 			w.err = err
 		}
