@@ -211,6 +211,9 @@ func (c *Conn) step(ev closeEvent, info closeInfo) closeAction {
 			// a deadline per read and write, because a close storm starts
 			// thousands at once.
 			c.closeTimer = time.AfterFunc(c.closeTimeout, c.timeout)
+			if c.counts != nil {
+				c.counts.closeStart = time.Now().UnixNano()
+			}
 		}
 		// Pings end with the open state: a missed pong must not cut
 		// short a closing handshake that has its own timeout.
@@ -321,6 +324,7 @@ func (c *Conn) finish(orderly bool) {
 	if c.onEnd != nil {
 		c.onEnd()
 	}
+	c.reportEnd(ev)
 	c.hasEnded.Store(true)
 	close(c.done)
 	if s := c.served.Load(); s != nil {

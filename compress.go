@@ -297,6 +297,9 @@ func (c *Conn) inflate(p []byte) (int, error) {
 		if c.rd.msgType == TextMessage && !c.rd.utf8.complete() {
 			return 0, protocolErrorf(ErrInvalidUTF8, "text message ends inside a character")
 		}
+		if cc := c.counts; cc != nil {
+			cc.inflatedBytesIn.Add(uint64(d.out))
+		}
 		c.endInflate()
 		c.rd.compressed = false
 	}

@@ -3,6 +3,7 @@ package websocket
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -70,6 +71,7 @@ type Conn struct {
 	hb            heartbeat
 	ft            frameTimer
 	deflate       deflateState // permessage-deflate, when deflate.on
+	counts        *connCounts  // nil unless Stats, OnEnd or Logger asked
 	onEnd         func()       // run once the connection has ended: leaves its Group
 	served        atomic.Pointer[serveState]
 	readDeadline  atomic.Int64 // SetReadDeadline's, in Unix nanoseconds; 0 for none
@@ -119,6 +121,9 @@ type connConfig struct {
 	pingInterval    time.Duration
 	pongTimeout     time.Duration
 	group           *Group
+	stats           *Stats
+	onEnd           func(ConnEnd)
+	logger          *slog.Logger
 	deflate         *deflateParams // nil: no compression
 	deflateMin      int            // messages shorter go uncompressed
 	readBufferSize  int
@@ -178,6 +183,9 @@ func newConn(s stream, cfg connConfig) *Conn {
 		c.deflate.enabled.Store(true)
 		c.deflate.sent.window = 1 << c.deflate.params.windowBits()
 		c.deflate.sweeper = idleCompressors
+	}
+	if c.counts = newConnCounts(&cfg); c.counts != nil && cfg.stats != nil {
+		cfg.stats.opened(c)
 	}
 	if g := cfg.group; g != nil {
 		c.onEnd = func() { g.remove(c) }

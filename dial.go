@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -89,6 +90,13 @@ type Dialer struct {
 	// zero).
 	ReadBufferSize  int
 	WriteBufferSize int
+
+	// Stats, OnEnd and Logger are as for an Upgrader. A handshake the
+	// server refuses is counted with the server's status, and the reason
+	// RefusalStatus, RefusalRedirect or RefusalBadResponse.
+	Stats  *Stats
+	OnEnd  func(ConnEnd)
+	Logger *slog.Logger
 }
 
 // defaultHandshakeTimeout bounds the dial of the zero Dialer.
@@ -162,6 +170,7 @@ func (d *Dialer) DialContext(ctx context.Context, urlStr string, requestHeader h
 	subprotocol, deflate, err := cr.checkResponse(resp, d.Compression)
 	if err != nil {
 		netConn.Close()
+		d.refused(cr, resp, err)
 		return nil, resp, err
 	}
 	cfg := d.config(subprotocol, deflate)
@@ -186,6 +195,9 @@ func (d *Dialer) config(subprotocol string, deflate *deflateParams) connConfig {
 		pingInterval:    d.PingInterval,
 		pongTimeout:     d.PongTimeout,
 		group:           d.Group,
+		stats:           d.Stats,
+		onEnd:           d.OnEnd,
+		logger:          d.Logger,
 		deflate:         deflate,
 		deflateMin:      d.CompressionThreshold,
 		readBufferSize:  d.ReadBufferSize,
@@ -319,4 +331,25 @@ func connectThrough(conn net.Conn, proxyURL *url.URL, addr string) error {
 		return fmt.Errorf("websocket: proxy %s sent bytes past its answer to CONNECT", proxyURL.Host)
 	}
 	return nil
+}
+
+// refused counts and logs a handshake the server refused.
+func (d *Dialer) refused(cr *clientRequest, resp *http.Response, err error) {
+	reason := RefusalBadResponse
+	switch code := resp.StatusCode; {
+	case code >= 300 && code < 400 && resp.Header.Get("Location") != "":
+		reason = RefusalRedirect
+	case code != http.StatusSwitchingProtocols:
+		reason = RefusalStatus
+	}
+	if d.Stats != nil {
+		d.Stats.refused(resp.StatusCode, reason)
+	}
+	if d.Logger != nil {
+		d.Logger.Info("websocket handshake refused by the server",
+			slog.String("url", cr.where),
+			slog.Int("status", resp.StatusCode),
+			slog.String("reason", reason),
+			slog.Any("err", err))
+	}
 }

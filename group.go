@@ -90,6 +90,7 @@ func (g *Group) Shutdown(ctx context.Context, code StatusCode, reason string) (S
 
 	var wg sync.WaitGroup
 	for _, c := range conns {
+		c.markDrained()
 		wg.Go(func() { _ = c.Close(code, reason) })
 	}
 	// Wait for the ends, not for the Close calls: a connection whose close
@@ -130,5 +131,6 @@ func (g *Group) closeLate(c *Conn) {
 	g.mu.Lock()
 	code, reason := g.code, g.reason
 	g.mu.Unlock()
+	c.markDrained()
 	_ = c.Close(code, reason)
 }

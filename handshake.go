@@ -5,6 +5,7 @@ import (
 	"crypto/sha1"
 	"encoding/base64"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -96,6 +97,20 @@ type Upgrader struct {
 	// written: an idle connection holds none.
 	ReadBufferSize  int
 	WriteBufferSize int
+
+	// Stats, when set, counts this Upgrader's connections: refused
+	// handshakes, traffic, and how each connection ended. See Stats.
+	Stats *Stats
+	// OnEnd, when set, is called once for every connection that has
+	// ended, with its CloseEvent, cause and traffic, in a goroutine of its
+	// own: it cannot hold up the end, and may block.
+	OnEnd func(ConnEnd)
+	// Logger, when set, logs refused handshakes (at Info) and abnormal
+	// ends (at Warn: 1002, 1007 and 1009 either way, and 1006 that the
+	// application did not ask for with Terminate), with the remote
+	// address, code, reason, cause and duration. Nothing is logged when
+	// nil.
+	Logger *slog.Logger
 }
 
 // acceptGUID is the GUID of RFC 6455 section 1.3.
@@ -104,6 +119,7 @@ const acceptGUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 // handshakeError is an upgrade request refused with an HTTP status.
 type handshakeError struct {
 	status int
+	reason string      // one of the Refusal constants, for Stats and the log
 	header http.Header // extra response headers, such as Allow
 	msg    string
 	kind   error // ErrBadHandshake, or ErrShuttingDown
@@ -115,8 +131,8 @@ func (e *handshakeError) Error() string {
 
 func (e *handshakeError) Unwrap() error { return e.kind }
 
-func refuse(status int, msg string) *handshakeError {
-	return &handshakeError{status: status, msg: msg, kind: ErrBadHandshake}
+func refuse(status int, reason, msg string) *handshakeError {
+	return &handshakeError{status: status, reason: reason, msg: msg, kind: ErrBadHandshake}
 }
 
 // Upgrade upgrades the HTTP/1.1 request r to a WebSocket connection.
@@ -138,9 +154,10 @@ func (u *Upgrader) Upgrade(w http.ResponseWriter, r *http.Request, responseHeade
 	}
 	key, subprotocol, herr := u.checkRequest(r)
 	if herr == nil && u.Group != nil && u.Group.isDraining() {
-		herr = &handshakeError{status: http.StatusServiceUnavailable, msg: "websocket: the server is shutting down", kind: ErrShuttingDown}
+		herr = &handshakeError{status: http.StatusServiceUnavailable, reason: RefusalShuttingDown, msg: "websocket: the server is shutting down", kind: ErrShuttingDown}
 	}
 	if herr != nil {
+		u.refused(r, herr.status, herr.reason, herr)
 		for k, v := range herr.header {
 			w.Header()[k] = v
 		}
@@ -155,7 +172,9 @@ func (u *Upgrader) Upgrade(w http.ResponseWriter, r *http.Request, responseHeade
 	netConn, brw, err := http.NewResponseController(w).Hijack()
 	if err != nil {
 		http.Error(w, "websocket: cannot take over the connection", http.StatusInternalServerError)
-		return nil, fmt.Errorf("websocket: failed to hijack the connection: %w", err)
+		err = fmt.Errorf("websocket: failed to hijack the connection: %w", err)
+		u.refused(r, http.StatusInternalServerError, RefusalHijack, err)
+		return nil, err
 	}
 	s := &netStream{Conn: netConn}
 	if n := brw.Reader.Buffered(); n > 0 {
@@ -188,43 +207,43 @@ func (u *Upgrader) Upgrade(w http.ResponseWriter, r *http.Request, responseHeade
 // client's key and the chosen subprotocol.
 func (u *Upgrader) checkRequest(r *http.Request) (key, subprotocol string, err *handshakeError) {
 	if r.Method != http.MethodGet {
-		e := refuse(http.StatusMethodNotAllowed, "websocket: the handshake must be a GET request")
+		e := refuse(http.StatusMethodNotAllowed, RefusalMethod, "websocket: the handshake must be a GET request")
 		e.header = http.Header{"Allow": {http.MethodGet}}
 		return "", "", e
 	}
 	if r.ProtoMajor != 1 || r.ProtoMinor < 1 {
-		return "", "", refuse(http.StatusBadRequest, "websocket: the handshake must be an HTTP/1.1 request")
+		return "", "", refuse(http.StatusBadRequest, RefusalHTTPVersion, "websocket: the handshake must be an HTTP/1.1 request")
 	}
 	// A body would be read as the first WebSocket frames: the bytes after
 	// the request's head belong to the WebSocket stream.
 	if r.ContentLength != 0 || len(r.TransferEncoding) > 0 {
-		return "", "", refuse(http.StatusBadRequest, "websocket: the handshake request may not have a body")
+		return "", "", refuse(http.StatusBadRequest, RefusalBody, "websocket: the handshake request may not have a body")
 	}
 	if !httpguts.HeaderValuesContainsToken(r.Header["Upgrade"], "websocket") {
-		return "", "", refuse(http.StatusBadRequest, "websocket: the Upgrade header does not name websocket")
+		return "", "", refuse(http.StatusBadRequest, RefusalUpgradeHeader, "websocket: the Upgrade header does not name websocket")
 	}
 	if !httpguts.HeaderValuesContainsToken(r.Header["Connection"], "upgrade") {
-		return "", "", refuse(http.StatusBadRequest, "websocket: the Connection header does not name upgrade")
+		return "", "", refuse(http.StatusBadRequest, RefusalConnectionHeader, "websocket: the Connection header does not name upgrade")
 	}
 	if v := r.Header.Values("Sec-Websocket-Version"); len(v) != 1 || strings.TrimSpace(v[0]) != "13" {
-		e := refuse(http.StatusUpgradeRequired, "websocket: unsupported Sec-WebSocket-Version, want 13")
+		e := refuse(http.StatusUpgradeRequired, RefusalVersion, "websocket: unsupported Sec-WebSocket-Version, want 13")
 		e.header = http.Header{"Sec-Websocket-Version": {"13"}}
 		return "", "", e
 	}
 	keys := r.Header.Values("Sec-Websocket-Key")
 	if len(keys) != 1 {
-		return "", "", refuse(http.StatusBadRequest, "websocket: want one Sec-WebSocket-Key header")
+		return "", "", refuse(http.StatusBadRequest, RefusalKey, "websocket: want one Sec-WebSocket-Key header")
 	}
 	key = strings.TrimSpace(keys[0])
 	if raw, err := base64.StdEncoding.DecodeString(key); err != nil || len(raw) != 16 {
-		return "", "", refuse(http.StatusBadRequest, "websocket: Sec-WebSocket-Key is not 16 bytes in base64")
+		return "", "", refuse(http.StatusBadRequest, RefusalKey, "websocket: Sec-WebSocket-Key is not 16 bytes in base64")
 	}
 	checkOrigin := u.CheckOrigin
 	if checkOrigin == nil {
 		checkOrigin = sameOrigin
 	}
 	if !checkOrigin(r) {
-		return "", "", refuse(http.StatusForbidden, "websocket: origin not allowed")
+		return "", "", refuse(http.StatusForbidden, RefusalOrigin, "websocket: origin not allowed")
 	}
 	return key, u.chooseSubprotocol(r), nil
 }
@@ -270,6 +289,9 @@ func (u *Upgrader) config(subprotocol string) connConfig {
 		pingInterval:    u.PingInterval,
 		pongTimeout:     u.PongTimeout,
 		group:           u.Group,
+		stats:           u.Stats,
+		onEnd:           u.OnEnd,
+		logger:          u.Logger,
 		deflateMin:      u.CompressionThreshold,
 		readBufferSize:  u.ReadBufferSize,
 		writeBufferSize: u.WriteBufferSize,
@@ -316,4 +338,18 @@ func buildResponse(key, subprotocol, extensions string, extra http.Header) []byt
 func acceptKey(key string) string {
 	h := sha1.Sum([]byte(key + acceptGUID))
 	return base64.StdEncoding.EncodeToString(h[:])
+}
+
+// refused counts and logs a refused handshake.
+func (u *Upgrader) refused(r *http.Request, status int, reason string, err error) {
+	if u.Stats != nil {
+		u.Stats.refused(status, reason)
+	}
+	if u.Logger != nil {
+		u.Logger.Info("websocket handshake refused",
+			slog.String("remote", r.RemoteAddr),
+			slog.Int("status", status),
+			slog.String("reason", reason),
+			slog.Any("err", err))
+	}
 }

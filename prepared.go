@@ -131,9 +131,15 @@ func (c *Conn) writePreparedLocked(pm *PreparedMessage, bound time.Time) error {
 		c.writeBound = time.Time{}
 		c.msgLock.unlock()
 	}()
+	var err error
 	if c.role == roleClient {
 		// Masked into a buffer of the Conn's: the frame stays as it is.
-		return c.writeData(op, true, nil, 0, f.payload(), rsv)
+		err = c.writeData(op, true, nil, 0, f.payload(), rsv)
+	} else if err = c.writeFrame(f.frame); err == nil && c.counts != nil {
+		c.counts.frameOut(true, rsv != 0, len(f.payload())) // writeData counts its own
 	}
-	return c.writeFrame(f.frame)
+	if cc := c.counts; cc != nil && err == nil && rsv != 0 {
+		cc.deflatedBytesOut.Add(uint64(pm.Len()))
+	}
+	return err
 }

@@ -94,6 +94,9 @@ func (c *Conn) nextFrame() (data bool, err error) {
 	}
 	rd.msgSize += h.length
 	rd.remaining = h.length
+	if cc := c.counts; cc != nil {
+		cc.frameIn(h.op != opContinuation, rd.compressed, h.length)
+	}
 	if h.length == 0 {
 		c.endFrame()
 	}

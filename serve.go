@@ -62,6 +62,9 @@ func (c *Conn) Serve(
 		return nil
 	}
 	if c.br.raw == nil || !watch(c, s) {
+		if cc := c.counts; cc != nil && cc.stats != nil {
+			cc.stats.servedByGoroutine()
+		}
 		go c.serveLoop(s)
 	} else if ns := c.readDeadline.Load(); ns != 0 {
 		c.serveDeadline(time.Unix(0, ns)) // set before Serve

@@ -151,6 +151,9 @@ func (w *messageWriter) Write(p []byte) (int, error) {
 	if w.fw != nil {
 		n, err := w.fw.Write(p)
 		w.c.deflate.compressed(p[:n])
+		if cc := w.c.counts; cc != nil {
+			cc.deflatedBytesOut.Add(uint64(n))
+		}
 		if err != nil {
 			w.err = err
 		}
@@ -366,6 +369,9 @@ func (c *Conn) writeData(op opcode, fin bool, buf []byte, buffered int, data []b
 	}
 	if err != nil {
 		return c.writeFailed(err)
+	}
+	if cc := c.counts; cc != nil {
+		cc.frameOut(op != opContinuation, rsv&rsv1 != 0, int(h.length))
 	}
 	return nil
 }
