@@ -3,7 +3,6 @@ package websocket_test
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log"
@@ -131,20 +130,6 @@ func ExampleConn_Close() {
 			log.Printf("the peer did not answer: %v", err) // TCP is closed anyway
 		}
 	})
-}
-
-// Terminate is for peers that stopped answering: no close frame, no wait.
-// Here a peer that does not answer a ping within ten seconds is dropped.
-func ExampleConn_Terminate() {
-	var conn *websocket.Conn // from Upgrade, with a goroutine reading
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := conn.Ping(ctx, nil); errors.Is(err, context.DeadlineExceeded) {
-		_ = conn.Terminate()
-	}
-	<-conn.Done()
-	ev := conn.CloseEvent() // Code 1006, WasClean false, Err ErrTerminated
-	log.Printf("ended: %v clean=%v by %v: %v", ev.Code, ev.WasClean, ev.Initiator, ev.Err)
 }
 
 // CloseStatus reads the peer's close code out of a read error.
