@@ -83,11 +83,13 @@ func ExampleConn_Terminate() {
 func ExampleGroup_Shutdown() {
 	var group websocket.Group
 	upgrader := websocket.Upgrader{Group: &group} // every Conn joins the group
+	upgraded := make(chan struct{})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		conn, err := upgrader.Upgrade(w, r, nil)
 		if err != nil {
 			return // while the group drains: HTTP 503
 		}
+		upgraded <- struct{}{}
 		// A feed: the server only writes, and Serve reads the clients'
 		// close frames.
 		_ = conn.Serve(func(websocket.MessageType, io.Reader) {}, nil)
@@ -112,6 +114,11 @@ func ExampleGroup_Shutdown() {
 				}
 			}
 		}()
+	}
+	// A Conn joins the group as Upgrade returns, which can be after the
+	// client's Dial has returned.
+	for range 3 {
+		<-upgraded
 	}
 	fmt.Println("connections:", group.Len())
 
