@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"slices"
 	"time"
 
@@ -193,4 +194,32 @@ func ExampleConn_ReadMessage_context() {
 	// Output:
 	// hello <nil>
 	// true 1006 (abnormal closure) true
+}
+
+// A read deadline ends the connection when it passes, unlike a net.Conn's:
+// the read may have stopped inside a frame. It suits a deadline taken from
+// a context, or one moved on after each message to end a peer that went
+// quiet.
+func ExampleConn_SetReadDeadline() {
+	srv := startEchoServer(websocket.Upgrader{}) // sends nothing unasked
+	defer srv.Close()
+	conn, _, err := websocket.Dial(context.Background(), srv.URL, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	if deadline, ok := ctx.Deadline(); ok {
+		if err := conn.SetReadDeadline(deadline); err != nil {
+			log.Fatal(err)
+		}
+	}
+	_, _, err = conn.ReadMessage()
+	fmt.Println(websocket.CloseStatus(err), errors.Is(err, os.ErrDeadlineExceeded))
+	ev := conn.CloseEvent()
+	fmt.Println(ev.Code, ev.Initiator, errors.Is(ev.Err, os.ErrDeadlineExceeded))
+	// Output:
+	// 1006 (abnormal closure) true
+	// 1006 (abnormal closure) local true
 }

@@ -130,7 +130,7 @@ func ExampleConn_Close() {
 			for {
 				_, msg, err := conn.ReadMessage()
 				if err != nil { // a *CloseError once the handshake is over
-					saw = append(saw, fmt.Sprintf("read %v %q", websocket.CloseStatus(err), err.(*websocket.CloseError).Reason))
+					saw = append(saw, fmt.Sprint("read ", err))
 					return
 				}
 				saw = append(saw, "read "+string(msg))
@@ -177,7 +177,7 @@ func ExampleConn_Close() {
 	// client: clean true started by the peer
 	// server: read subscribe
 	// server: read thanks
-	// server: read 1000 (normal closure) "done"
+	// server: read websocket: closed: 1000 (normal closure) "done"
 	// server: Close returned <nil>
 }
 
