@@ -20,8 +20,8 @@ import (
 // second client opens the connection by hand and then never reads.
 func ExampleUpgrader_heartbeat() {
 	upgrader := websocket.Upgrader{
-		PingInterval: 20 * time.Millisecond,
-		PongTimeout:  500 * time.Millisecond,
+		PingInterval: 100 * time.Millisecond,
+		PongTimeout:  100 * time.Millisecond, // at most PingInterval
 	}
 	upgraded := make(chan *websocket.Conn)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -65,10 +65,10 @@ func ExampleUpgrader_heartbeat() {
 		return nil
 	})
 	serverEnded := readUntilEnd(server)
-	for range 3 {
+	for range 2 {
 		<-pongs
 	}
-	fmt.Println("reading client: 3 pongs, connection open")
+	fmt.Println("reading client: 2 pongs, connection open")
 	if err := client.Close(websocket.StatusNormalClosure, ""); err != nil {
 		log.Fatal(err)
 	}
@@ -97,7 +97,7 @@ func ExampleUpgrader_heartbeat() {
 	ev := silent.CloseEvent()
 	fmt.Println("its CloseEvent:", ev.Code, ev.Initiator, errors.Is(ev.Err, websocket.ErrPongTimeout))
 	// Output:
-	// reading client: 3 pongs, connection open
+	// reading client: 2 pongs, connection open
 	// its server's read: 1000 (normal closure)
 	// silent client: 101 Switching Protocols
 	// its server's read: 1006 (abnormal closure) true
