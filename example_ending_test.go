@@ -52,9 +52,11 @@ func ExampleConn_Terminate() {
 	// The client reads nothing for now, so no pong comes back.
 	pingCtx, cancelPing := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancelPing()
-	if err := server.Ping(pingCtx, []byte("still there?")); errors.Is(err, context.DeadlineExceeded) {
-		fmt.Println("no pong; Terminate returns", server.Terminate())
+	err = server.Ping(pingCtx, []byte("still there?"))
+	if !errors.Is(err, context.DeadlineExceeded) {
+		log.Fatal(err) // a pong came, or the connection ended
 	}
+	fmt.Println("no pong; Terminate returns", server.Terminate())
 	err = <-serverRead
 	fmt.Println("server's read:", websocket.CloseStatus(err), errors.Is(err, websocket.ErrTerminated))
 	ev := server.CloseEvent()
