@@ -3,7 +3,6 @@ package websocket_test
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log"
@@ -112,39 +111,74 @@ func ExampleConn_Serve() {
 
 // Close runs the closing handshake from any goroutine while another goes on
 // reading: the reader receives what the peer sent before its close frame.
+// Here a client subscribes, the server sends it one update and closes;
+// the client answers the update before it reads the close frame, and the
+// server's reader still gets that answer.
 func ExampleConn_Close() {
 	var upgrader websocket.Upgrader
-	http.HandleFunc("/feed", func(w http.ResponseWriter, r *http.Request) {
+	serverSaw := make(chan []string)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		conn, err := upgrader.Upgrade(w, r, nil)
 		if err != nil {
 			return
 		}
-		go func() {
+		var saw []string
+		subscribed := make(chan struct{})
+		readerDone := make(chan struct{})
+		go func() { // the read loop, for the whole life of the connection
+			defer close(readerDone)
 			for {
-				if _, _, err := conn.ReadMessage(); err != nil {
-					return // a *CloseError once the handshake is over
+				_, msg, err := conn.ReadMessage()
+				if err != nil { // a *CloseError once the handshake is over
+					saw = append(saw, fmt.Sprint("read ", err))
+					return
+				}
+				saw = append(saw, "read "+string(msg))
+				if string(msg) == "subscribe" {
+					close(subscribed)
 				}
 			}
 		}()
+		<-subscribed
 		_ = conn.WriteMessage(websocket.TextMessage, []byte("the only update"))
-		if err := conn.Close(websocket.StatusNormalClosure, "done"); err != nil {
-			log.Printf("the peer did not answer: %v", err) // TCP is closed anyway
-		}
-	})
-}
+		err = conn.Close(websocket.StatusNormalClosure, "done") // TCP is closed, whatever it returns
+		<-readerDone
+		serverSaw <- append(saw, fmt.Sprint("Close returned ", err))
+	}))
+	defer srv.Close()
 
-// Terminate is for peers that stopped answering: no close frame, no wait.
-// Here a peer that does not answer a ping within ten seconds is dropped.
-func ExampleConn_Terminate() {
-	var conn *websocket.Conn // from Upgrade, with a goroutine reading
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := conn.Ping(ctx, nil); errors.Is(err, context.DeadlineExceeded) {
-		_ = conn.Terminate()
+	conn, _, err := websocket.Dial(ctx, "ws://"+srv.Listener.Addr().String(), nil)
+	if err != nil {
+		log.Fatal(err)
 	}
-	<-conn.Done()
-	ev := conn.CloseEvent() // Code 1006, WasClean false, Err ErrTerminated
-	log.Printf("ended: %v clean=%v by %v: %v", ev.Code, ev.WasClean, ev.Initiator, ev.Err)
+	if err := conn.WriteMessage(websocket.TextMessage, []byte("subscribe")); err != nil {
+		log.Fatal(err)
+	}
+	_, msg, err := conn.ReadMessage()
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("client: read", string(msg))
+	if err := conn.WriteMessage(websocket.TextMessage, []byte("thanks")); err != nil {
+		log.Fatal(err)
+	}
+	_, _, err = conn.ReadMessage() // the server's close frame, answered
+	fmt.Println("client: read", err)
+	ev := conn.CloseEvent()
+	fmt.Println("client: clean", ev.WasClean, "started by the", ev.Initiator)
+	for _, line := range <-serverSaw {
+		fmt.Println("server:", line)
+	}
+	// Output:
+	// client: read the only update
+	// client: read websocket: closed: 1000 (normal closure) "done"
+	// client: clean true started by the peer
+	// server: read subscribe
+	// server: read thanks
+	// server: read websocket: closed: 1000 (normal closure) "done"
+	// server: Close returned <nil>
 }
 
 // CloseStatus reads the peer's close code out of a read error.
