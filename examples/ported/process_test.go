@@ -21,8 +21,8 @@ import (
 const waitLimit = 30 * time.Second
 
 // portForTest ports the named example into a directory of the test's and
-// checks what every port must be: formatted as gofmt would, and free of
-// the upstream import path.
+// checks what every port must be: formatted as gofmt would, free of the
+// upstream import path, and clean for go vet.
 func portForTest(t *testing.T, name, upstreamImport string) string {
 	t.Helper()
 	root, err := repositoryRoot()
@@ -41,6 +41,8 @@ func portForTest(t *testing.T, name, upstreamImport string) string {
 		assert.Equal(t, string(formatted), string(src), "%s is not gofmt'ed: a rule's whitespace is off", file)
 		assert.NotContains(t, string(src), upstreamImport, file)
 	}
+	_, err = runGo(dir, "vet", ".")
+	require.NoError(t, err)
 	return dir
 }
 
@@ -86,6 +88,8 @@ func startProcess(t *testing.T, bin, dir string, args ...string) *process {
 	t.Cleanup(func() {
 		_ = p.cmd.Process.Kill()
 		<-p.exited
+		// Killed, a race-detector build cannot fail by its exit status.
+		assert.NotContains(t, p.log(), "WARNING: DATA RACE")
 		if t.Failed() {
 			t.Logf("output of %s:\n%s", filepath.Base(bin), p.log())
 		}
