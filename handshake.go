@@ -70,6 +70,8 @@ type Upgrader struct {
 	// PingInterval turns the heartbeat on: every interval the connection
 	// sends a ping, and when no pong arrives within PongTimeout (PingInterval
 	// when zero) it is terminated, its CloseEvent.Err being ErrPongTimeout.
+	// A PongTimeout above PingInterval lets pings go on while the first
+	// unanswered one waits (see Conn.SetHeartbeat).
 	// Zero means off. See Conn.SetHeartbeat.
 	PingInterval time.Duration
 	PongTimeout  time.Duration

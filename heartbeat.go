@@ -15,7 +15,8 @@ type heartbeat struct {
 	interval time.Duration
 	timeout  time.Duration
 	nextPing time.Time
-	awaiting bool   // a ping is out and no pong has come since
+	pongDue  time.Time // when the first ping not answered yet times out
+	awaiting bool      // a ping is out and no pong has come since
 	gen      uint64 // counts SetHeartbeat calls, so that a stale timer does nothing
 	stopped  bool   // the connection is closing: no more heartbeat
 }
@@ -23,8 +24,10 @@ type heartbeat struct {
 // SetHeartbeat pings the peer every interval and, when no pong arrives
 // within pongTimeout of a ping, terminates the connection: its readers get
 // a *CloseError with StatusAbnormalClosure wrapping ErrPongTimeout, and its
-// CloseEvent says so. A pongTimeout of zero or above interval means
-// interval. An interval of zero or less turns the heartbeat off. Pongs are
+// CloseEvent says so. A pongTimeout of zero means interval; one above
+// interval lets pings go on every interval while the first unanswered one
+// waits for a pong (gorilla/websocket's pingPeriod and pongWait, as 54 s
+// and 60 s). An interval of zero or less turns the heartbeat off. Pongs are
 // read by the read methods, so some goroutine must be reading. The
 // heartbeat stops when the closing handshake starts, which has a timeout
 // of its own. Safe from any goroutine; it replaces the Upgrader's
@@ -40,7 +43,7 @@ func (c *Conn) SetHeartbeat(interval, pongTimeout time.Duration) {
 	if interval <= 0 || hb.stopped {
 		return
 	}
-	if pongTimeout <= 0 || pongTimeout > interval {
+	if pongTimeout <= 0 {
 		pongTimeout = interval
 	}
 	hb.interval, hb.timeout, hb.awaiting = interval, pongTimeout, false
@@ -59,25 +62,40 @@ func (c *Conn) beat(gen uint64) {
 		hb.mu.Unlock()
 		return
 	}
-	if hb.awaiting {
+	now := time.Now()
+	if hb.awaiting && !now.Before(hb.pongDue) {
 		hb.timer = nil
 		hb.mu.Unlock()
 		c.abort(ErrPongTimeout, SideLocal)
 		return
 	}
-	if wait := time.Until(hb.nextPing); wait > 0 {
-		// The last pong came early: sleep until the next ping is due.
-		hb.timer.Reset(wait)
+	if now.Before(hb.nextPing) {
+		// The last pong came early, or a ping waits for its pong past
+		// the next ping: sleep until whichever comes first.
+		hb.timer.Reset(hb.nextWake().Sub(now))
 		hb.mu.Unlock()
 		return
 	}
-	hb.awaiting = true
-	hb.nextPing = time.Now().Add(hb.interval)
-	hb.timer.Reset(hb.timeout)
+	if !hb.awaiting {
+		hb.awaiting = true
+		hb.pongDue = now.Add(hb.timeout)
+	}
+	hb.nextPing = now.Add(hb.interval)
+	hb.timer.Reset(hb.nextWake().Sub(now))
 	hb.mu.Unlock()
 	// A failed write ends the connection on its own; a write stuck behind
 	// a blocked writer is cut short by the pong timeout.
 	_ = c.writeControl(opPing, nil, "", nil)
+}
+
+// nextWake is when the heartbeat's timer must fire next: the next ping,
+// or the pong timeout of the ping out, whichever comes first. The caller
+// holds mu.
+func (hb *heartbeat) nextWake() time.Time {
+	if hb.awaiting && hb.pongDue.Before(hb.nextPing) {
+		return hb.pongDue
+	}
+	return hb.nextPing
 }
 
 // pongArrived tells the heartbeat that the peer answered.

@@ -55,6 +55,30 @@ func TestHeartbeatKeepsLivePeer(t *testing.T) {
 	})
 }
 
+// TestHeartbeatPongTimeoutPastInterval: with gorilla's pingPeriod of 54 s
+// and pongWait of 60 s, pings go on every 54 s while the first unanswered
+// one waits its 60 s for a pong; any pong resets the wait.
+func TestHeartbeatPongTimeoutPastInterval(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p, c := pipeConn(t, &Upgrader{PingInterval: 54 * time.Second, PongTimeout: 60 * time.Second})
+		msgs := readAll(c)
+		start := time.Now()
+		p.wantFrame(fin|wPing, "")
+		assert.Equal(t, 54*time.Second, time.Since(start))
+		p.wantFrame(fin|wPing, "") // the first still unanswered
+		assert.Equal(t, 108*time.Second, time.Since(start))
+		p.send(fin|wPong, nil) // answers: the wait starts again with the next ping
+		p.wantFrame(fin|wPing, "")
+		assert.Equal(t, 162*time.Second, time.Since(start))
+		p.wantFrame(fin|wPing, "")
+		assert.Equal(t, 216*time.Second, time.Since(start))
+		p.wantEOF() // neither answered: 60 s after the first of them
+		assert.Equal(t, 222*time.Second, time.Since(start))
+		m := <-msgs
+		assert.ErrorIs(t, m.err, ErrPongTimeout)
+	})
+}
+
 // TestWriteTimeout: a peer that stops reading cannot block a writer past
 // the WriteTimeout; the connection is terminated with a clear error.
 func TestWriteTimeout(t *testing.T) {
