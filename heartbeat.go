@@ -17,8 +17,8 @@ type heartbeat struct {
 	nextPing time.Time
 	pongDue  time.Time // when the first ping not answered yet times out
 	awaiting bool      // a ping is out and no pong has come since
-	gen      uint64 // counts SetHeartbeat calls, so that a stale timer does nothing
-	stopped  bool   // the connection is closing: no more heartbeat
+	gen      uint64    // counts SetHeartbeat calls, so that a stale timer does nothing
+	stopped  bool      // the connection is closing: no more heartbeat
 }
 
 // SetHeartbeat pings the peer every interval and, when no pong arrives
