@@ -37,6 +37,11 @@ import (
 //go:embed index.html
 var indexHTML []byte
 
+// diagramJS draws the page's sequence diagram of a closing handshake.
+//
+//go:embed diagram.js
+var diagramJS []byte
+
 // upgrader keeps the default origin check, which refuses cross-origin
 // browser pages: the page that connects is served by this server. Browsers
 // offer permessage-deflate, and this server accepts it, compressing each
@@ -67,7 +72,7 @@ func newServer(addr string, h http.Handler) *http.Server {
 	return &http.Server{Addr: addr, Handler: h, ReadHeaderTimeout: headerTimeout}
 }
 
-// newHandler serves the page at /, the echo endpoint at /ws and the
+// newHandler serves the page at / (and its script), the echo endpoint at /ws and the
 // records of how connections ended at /record.
 func newHandler(log *slog.Logger) http.Handler {
 	recs := newRecords()
@@ -75,6 +80,10 @@ func newHandler(log *slog.Logger) http.Handler {
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		_, _ = w.Write(indexHTML)
+	})
+	mux.HandleFunc("GET /diagram.js", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
+		_, _ = w.Write(diagramJS)
 	})
 	// No method in the pattern: Upgrade itself answers a non-GET with 405.
 	mux.HandleFunc("/ws", func(w http.ResponseWriter, r *http.Request) {
@@ -198,7 +207,7 @@ func echo(log *slog.Logger, recs *records, w http.ResponseWriter, r *http.Reques
 // closeConn runs Close and notes in the record when it was called and
 // when it returned.
 func closeConn(log *slog.Logger, rec *record, conn *websocket.Conn, code websocket.StatusCode, reason string) {
-	call := rec.add(fact{kind: "close-call", source: "the handler", closing: true, code: code,
+	call := rec.add(fact{kind: "close-call", source: "the handler", closing: true, code: code, reason: reason,
 		text: fmt.Sprintf("Close(%d, %q) called", code, reason)})
 	err := conn.Close(code, reason)
 	ret := fact{kind: "close-return", source: "Close's result", closing: true, cause: causeName(err)}

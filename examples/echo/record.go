@@ -40,8 +40,10 @@ type fact struct {
 	// closing marks the facts that belong to the end of the connection:
 	// the first of them is the record's time zero.
 	closing bool
-	// code is the close code the fact is about, 0 for none.
-	code websocket.StatusCode
+	// code and reason are those of the close the fact is about: the
+	// one Close sends, or the peer's close frame; code is 0 for none.
+	code   websocket.StatusCode
+	reason string
 	// cause names the sentinel error the fact wraps, "" for none.
 	cause string
 }
@@ -122,7 +124,7 @@ func readEndFact(err error) fact {
 	var ce *websocket.CloseError
 	switch {
 	case errors.As(err, &ce) && ce.Code != websocket.StatusAbnormalClosure:
-		f.code = ce.Code
+		f.code, f.reason = ce.Code, ce.Reason
 		f.text = fmt.Sprintf("peer's close frame: %s %q", ce.Code, ce.Reason)
 	case errors.As(err, &ce):
 		f.code = ce.Code
@@ -150,6 +152,7 @@ type factJSON struct {
 	Text    string  `json:"text"`
 	Closing bool    `json:"closing"`
 	Code    int     `json:"code,omitempty"`
+	Reason  string  `json:"reason,omitempty"`
 	Cause   string  `json:"cause,omitempty"`
 }
 
@@ -191,6 +194,7 @@ func (r *record) snapshot() recordJSON {
 			Text:    f.text,
 			Closing: f.closing,
 			Code:    int(f.code),
+			Reason:  f.reason,
 			Cause:   f.cause,
 		})
 	}
