@@ -76,7 +76,7 @@ const readDiagramJS = `(() => {
   const text = (e) => e ? Array.from(e.children, (c) => c.textContent).filter(Boolean).join(" | ") : "";
   return JSON.stringify({
     title: document.getElementById("hs-title").textContent,
-    rows: Array.from(document.querySelectorAll("#diagram .row.step"), (r) => ({
+    rows: Array.from(document.querySelectorAll("#diagram .lane.step"), (r) => ({
       dir: r.dataset.dir || "",
       label: (r.querySelector(".arrow .label") || {}).textContent || "",
       b: text(r.querySelector(".note.b")),

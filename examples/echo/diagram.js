@@ -185,12 +185,12 @@ function noteCell(side, note) {
 // drawDiagram fills box with the rows, under two actors.
 function drawDiagram(box, rows) {
   box.textContent = "";
-  const head = el("div", "row head");
+  const head = el("div", "lane head");
   head.append(el("div", "note b actor", "Browser"), el("div", "life b"), el("div", "mid"),
     el("div", "life s"), el("div", "note s actor", "Server"));
   box.append(head);
   for (const r of rows) {
-    const row = el("div", "row step");
+    const row = el("div", "lane step");
     const mid = el("div", "mid");
     if (r.dir) {
       row.dataset.dir = r.dir;
