@@ -1,0 +1,87 @@
+package main
+
+import (
+	"io"
+	"net/http"
+
+	ours "github.com/a60656ec/websocket"
+)
+
+// serveOurs streams each message through NextReader and NextWriter, as
+// gorilla's users do, in a goroutine of its own so that the handler
+// returns, as the library's README advises for many idle connections.
+func (s *echoServer) serveOurs(w http.ResponseWriter, r *http.Request) {
+	c, err := s.ours.Upgrade(w, r, nil)
+	if err != nil {
+		return
+	}
+	s.track(c, func() error { return c.Close(ours.StatusNormalClosure, "") })
+	switch s.lib {
+	case "ours-handler":
+		s.echoOurs(c)
+	case "ours-serve":
+		err = c.Serve(func(typ ours.MessageType, r io.Reader) {
+			w, err := c.NextWriter(typ)
+			if err != nil {
+				return // Close has started
+			}
+			_, _ = io.Copy(w, r)
+			_ = w.Close()
+		}, func(ours.CloseEvent) { s.untrack(c) })
+		if err != nil {
+			panic(err) // Serve fails only when called twice
+		}
+	default:
+		go s.echoOurs(c)
+	}
+}
+
+func (s *echoServer) echoOurs(c *ours.Conn) {
+	defer s.untrack(c)
+	var buf []byte
+	if s.lib == "ours-cb" {
+		buf = make([]byte, 32<<10)
+	}
+	for {
+		typ, rd, err := c.NextReader()
+		if err != nil {
+			return // the connection has ended
+		}
+		wr, err := c.NextWriter(typ)
+		if err != nil {
+			// Writes stop once Close has started; Close, or the peer's
+			// close frame, ends the connection.
+			return
+		}
+		if buf != nil {
+			_, err = io.CopyBuffer(wr, rd, buf)
+		} else {
+			_, err = io.Copy(wr, rd)
+		}
+		if cerr := wr.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// serveOursMsg is the README's quick start: ReadMessage and WriteMessage.
+func (s *echoServer) serveOursMsg(w http.ResponseWriter, r *http.Request) {
+	c, err := s.ours.Upgrade(w, r, nil)
+	if err != nil {
+		return
+	}
+	s.track(c, func() error { return c.Close(ours.StatusNormalClosure, "") })
+	defer s.untrack(c)
+	for {
+		typ, msg, err := c.ReadMessage()
+		if err != nil {
+			return
+		}
+		if err := c.WriteMessage(typ, msg); err != nil {
+			return
+		}
+	}
+}
