@@ -1,7 +1,7 @@
 // Command bench compares the echo round trips, CPU, allocations, idle
 // memory and close storms of this module's WebSocket library against
-// gorilla/websocket, coder/websocket, lxzan/gws and gobwas/ws. See
-// README.md. Run it from this folder with
+// gorilla/websocket, coder/websocket, lxzan/gws, gobwas/ws and
+// lesismal/nbio. See README.md. Run it from this folder with
 //
 //	go run .          # the full run, about 11 minutes; rewrites README.md
 //	go run . -quick   # about 3 minutes; prints only

@@ -23,12 +23,12 @@ import (
 // that /closeall can start a close storm.
 
 // defaultLibs are the libraries a run compares, ours first.
-var defaultLibs = []string{"ours", "gorilla", "coder", "gws", "gobwas"}
+var defaultLibs = []string{"ours", "gorilla", "coder", "gws", "gobwas", "nbio"}
 
 // defaultRun is what a run measures unless -libs says otherwise: the
 // libraries and ours through Conn.Serve, the way to hold idle connections
 // without a goroutine.
-var defaultRun = []string{"ours", "ours-serve", "gorilla", "coder", "gws", "gobwas"}
+var defaultRun = []string{"ours", "ours-serve", "gorilla", "coder", "gws", "gobwas", "nbio"}
 
 // variants are extra servers a run may name with -libs, to see where a
 // cost comes from; they are not in the default comparison.
@@ -45,7 +45,7 @@ var variants = map[string]string{
 // side, those ending in -deflate-ctx context takeover on both. Each uses
 // its library's default level, which is flate.BestSpeed for all.
 var deflateLibs = []string{
-	"ours-deflate", "gorilla-deflate", "coder-deflate", "gws-deflate", "gobwas-deflate",
+	"ours-deflate", "gorilla-deflate", "coder-deflate", "gws-deflate", "gobwas-deflate", "nbio-deflate",
 	"ours-deflate-ctx", "coder-deflate-ctx", "gws-deflate-ctx",
 }
 
@@ -92,6 +92,7 @@ type echoServer struct {
 	coder   coder.AcceptOptions
 	gws     *gws.Upgrader
 	gobwas  *wsflate.Parameters // permessage-deflate parameters; nil: off
+	nbio    *nbioServer
 }
 
 // startEcho listens on 127.0.0.1 and serves lib's echo server until ln is
@@ -142,9 +143,15 @@ func startEcho(lib string) (*echoServer, error) {
 		}
 		s.gws = gws.NewUpgrader(&gwsHandler{s: s}, opt)
 	}
-	if strings.HasPrefix(lib, "gobwas") {
+	switch {
+	case strings.HasPrefix(lib, "gobwas"):
 		go s.serveGobwas()
-	} else {
+	case strings.HasPrefix(lib, "nbio"):
+		if err := s.startNbio(); err != nil {
+			ln.Close()
+			return nil, err
+		}
+	default:
 		srv := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
 		go srv.Serve(ln)
 	}
@@ -154,8 +161,14 @@ func startEcho(lib string) (*echoServer, error) {
 // Addr is where the echo server listens.
 func (s *echoServer) Addr() string { return s.ln.Addr().String() }
 
-// Close stops accepting connections; live ones go on.
-func (s *echoServer) Close() error { return s.ln.Close() }
+// Close stops accepting connections; live ones go on, except with nbio,
+// whose engine stops and closes them.
+func (s *echoServer) Close() error {
+	if s.nbio != nil {
+		s.nbio.engine.Stop()
+	}
+	return s.ln.Close()
+}
 
 func (s *echoServer) track(key any, closer func() error) {
 	s.mu.Lock()
