@@ -421,44 +421,8 @@ func runMany(p *serverProc, n int, key cellKey, mode compression, storm bool) (m
 	if err != nil {
 		return s, err
 	}
-	clients := make([]*wsClient, n)
-	var (
-		next   atomic.Int64
-		failed atomic.Value
-		wg     sync.WaitGroup
-	)
-	for range 64 {
-		wg.Go(func() {
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= n || failed.Load() != nil {
-					return
-				}
-				c, err := dialWSDeflate(p.ws, sourceIP(i), 4096, ioTimeout, mode)
-				if err == nil {
-					next, op := messages(key, i)
-					_ = c.nc.SetDeadline(time.Now().Add(ioTimeout))
-					err = c.roundTrip(op, next(0))
-					_ = c.nc.SetDeadline(time.Time{})
-					if err != nil {
-						c.nc.Close()
-					}
-				}
-				if err != nil {
-					failed.CompareAndSwap(nil, fmt.Errorf("connection %d: %w", i, err))
-					return
-				}
-				clients[i] = c
-			}
-		})
-	}
-	wg.Wait()
-	if err, _ := failed.Load().(error); err != nil {
-		for _, c := range clients {
-			if c != nil {
-				c.nc.Close()
-			}
-		}
+	clients, err := dialIdle(p, n, key, mode)
+	if err != nil {
 		return s, err
 	}
 	idle, err := p.stats(true)
@@ -483,7 +447,7 @@ func runMany(p *serverProc, n int, key cellKey, mode compression, storm bool) (m
 	outcomes := make([]closeOutcome, n)
 	ends := make([]time.Time, n)
 	deadline := time.Now().Add(stormTimeout)
-	wg = sync.WaitGroup{}
+	var wg sync.WaitGroup
 	for i, c := range clients {
 		wg.Go(func() { outcomes[i], ends[i] = c.answerClose(deadline) })
 	}
@@ -524,6 +488,54 @@ func runMany(p *serverProc, n int, key cellKey, mode compression, storm bool) (m
 	s.stormAllocs = float64(after.Mallocs-before.Mallocs) / float64(n)
 	s.stormBytes = float64(after.TotalAlloc-before.TotalAlloc) / float64(n)
 	return s, nil
+}
+
+// dialIdle opens n connections to p's server, from loopback source
+// addresses spread by sourceIP, 64 at a time, each offering compression in
+// mode and echoing one message of key's kind, so that the server has
+// registered it. On an error it closes those it opened.
+func dialIdle(p *serverProc, n int, key cellKey, mode compression) ([]*wsClient, error) {
+	clients := make([]*wsClient, n)
+	var (
+		next   atomic.Int64
+		failed atomic.Value
+		wg     sync.WaitGroup
+	)
+	for range 64 {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n || failed.Load() != nil {
+					return
+				}
+				c, err := dialWSDeflate(p.ws, sourceIP(i), 4096, ioTimeout, mode)
+				if err == nil {
+					next, op := messages(key, i)
+					_ = c.nc.SetDeadline(time.Now().Add(ioTimeout))
+					err = c.roundTrip(op, next(0))
+					_ = c.nc.SetDeadline(time.Time{})
+					if err != nil {
+						c.nc.Close()
+					}
+				}
+				if err != nil {
+					failed.CompareAndSwap(nil, fmt.Errorf("connection %d: %w", i, err))
+					return
+				}
+				clients[i] = c
+			}
+		})
+	}
+	wg.Wait()
+	if err, _ := failed.Load().(error); err != nil {
+		for _, c := range clients {
+			if c != nil {
+				c.nc.Close()
+			}
+		}
+		return nil, err
+	}
+	return clients, nil
 }
 
 // results holds every sample of a run.
