@@ -20,7 +20,8 @@ type serverStats struct {
 	StackInuse uint64  `json:"stack_inuse"`
 	Sys        uint64  `json:"sys"`
 	NumGC      uint32  `json:"num_gc"`
-	RSS        int64   `json:"rss"` // VmRSS of /proc/self/status, bytes
+	RSS        int64   `json:"rss"`      // VmRSS of /proc/self/status, bytes
+	PeakRSS    int64   `json:"peak_rss"` // VmHWM of /proc/self/status, bytes
 	Goroutines int     `json:"goroutines"`
 	Conns      int     `json:"conns"`
 	CloseOK    int64   `json:"close_ok"`
@@ -52,6 +53,7 @@ func (s *echoServer) snapshot(gc bool) serverStats {
 		Sys:        ms.Sys,
 		NumGC:      ms.NumGC,
 		RSS:        rssBytes(),
+		PeakRSS:    peakRSSBytes(),
 		Goroutines: runtime.NumGoroutine(),
 		Conns:      s.live(),
 		CloseOK:    s.closeOK.Load(),
@@ -64,7 +66,7 @@ func (s *echoServer) snapshot(gc bool) serverStats {
 	return st
 }
 
-// controlHandler serves /stats and /closeall for the driver.
+// controlHandler serves /stats, /closeall and /broadcast for the driver.
 func (s *echoServer) controlHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /stats", func(w http.ResponseWriter, r *http.Request) {
@@ -75,5 +77,6 @@ func (s *echoServer) controlHandler() http.Handler {
 	mux.HandleFunc("POST /closeall", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, "%d\n", s.closeAll())
 	})
+	mux.HandleFunc("POST /broadcast", s.serveBroadcast)
 	return mux
 }

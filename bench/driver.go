@@ -47,6 +47,13 @@ type config struct {
 	deflateConnCounts []int
 	ctxIdleConns      int
 
+	// The broadcast cells: broadcastCount messages of each of
+	// broadcastSizes to each of broadcastConns connections, without
+	// compression and with it (no context takeover).
+	broadcastConns []int
+	broadcastSizes []int
+	broadcastCount int
+
 	// clientLibs are the clients of the client comparison (-clients),
 	// which runs instead of the server comparison, against ours.
 	clientLibs []string
@@ -66,6 +73,9 @@ func defaultConfig(quick bool) config {
 		deflateSizes:      []int{1 << 10, 64 << 10},
 		deflateConnCounts: []int{100}, // 1 connection left out of the default run for its length
 		ctxIdleConns:      1_000,
+		broadcastConns:    []int{10_000, 1_000},
+		broadcastSizes:    []int{16, 1 << 10},
+		broadcastCount:    100,
 		clientLibs:        clientLibs,
 	}
 	if quick {
@@ -74,6 +84,7 @@ func defaultConfig(quick bool) config {
 		c.dur = 400 * time.Millisecond
 		c.manyConns = 1_000
 		c.ctxIdleConns = 200
+		c.broadcastConns = []int{1_000, 100}
 	}
 	return c
 }
@@ -544,8 +555,9 @@ type results struct {
 	many     map[string][]manySample
 	idleZ    map[string][]manySample // idle memory after a compressed echo
 	idleZCon map[string]int          // connections of those
-	errs     map[string][]string     // failures, by library
-	source   string                  // what ours was built from (oursSource)
+	bcast    map[string]map[broadcastKey][]broadcastSample
+	errs     map[string][]string // failures, by library
+	source   string              // what ours was built from (oursSource)
 }
 
 // cellKey names a throughput cell: random binary messages, or JSON text
@@ -619,12 +631,14 @@ func runDriver(cfg config) error {
 		idleZ:    map[string][]manySample{},
 		idleZCon: map[string]int{},
 		errs:     map[string][]string{},
+		bcast:    map[string]map[broadcastKey][]broadcastSample{},
 		// Read when the run starts, just after go run built it: the work
 		// tree may change while the run goes on.
 		source: oursSource(),
 	}
 	for _, l := range append(slices.Clone(cfg.libs), deflateCellLibs(cfg)...) {
 		r.cells[l] = map[cellKey][]cellSample{}
+		r.bcast[l] = map[broadcastKey][]broadcastSample{}
 	}
 	var keys []cellKey
 	for _, size := range cfg.sizes {
@@ -639,6 +653,7 @@ func runDriver(cfg config) error {
 		zkeys = slices.DeleteFunc(zkeys, match)
 	}
 	wanted := func(what string) bool { return cfg.only == nil || cfg.only.MatchString(what) }
+	bkeys := slices.DeleteFunc(broadcastKeys(cfg), func(k broadcastKey) bool { return !wanted(k.String()) })
 	zlibs := deflateCellLibs(cfg)
 	fail := func(lib, what string, err error) {
 		msg := fmt.Sprintf("%s: %v", what, err)
@@ -716,6 +731,9 @@ func runDriver(cfg config) error {
 			r.idleZ[lib] = append(r.idleZ[lib], s)
 			r.idleZCon[lib] = n
 			fmt.Fprintf(os.Stderr, "  %-17s %5d conns  rss %6.0f B/conn  heap+stack %6.0f B/conn (stack %4.0f)\n", lib, n, s.rssPerConn, s.heapPerConn, s.stackPerConn)
+		}
+		if err := runBroadcastCells(cfg, &r, rep, bkeys, fail); err != nil {
+			return err
 		}
 	}
 	if end := oursSource(); end != r.source {

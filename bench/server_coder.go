@@ -37,3 +37,23 @@ func (s *echoServer) serveCoder(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 }
+
+// broadcastCoder writes each message to one connection after another
+// with Write: coder has no prepared message, so each write frames (and,
+// with compression, compresses) the message again. One context bounds the
+// whole broadcast.
+func broadcastCoder(keys []any, msgs [][]byte) (delivered, failed int64, err error) {
+	conns := connsOf[*coder.Conn](keys)
+	ctx, cancel := context.WithTimeout(context.Background(), broadcastWait)
+	defer cancel()
+	for _, m := range msgs {
+		for _, c := range conns {
+			if c.Write(ctx, coder.MessageText, m) == nil {
+				delivered++
+			} else {
+				failed++
+			}
+		}
+	}
+	return delivered, failed, nil
+}

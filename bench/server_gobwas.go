@@ -231,3 +231,70 @@ func (w *sliceWriter) Write(p []byte) (int, error) {
 	w.b = append(w.b, p...)
 	return len(p), nil
 }
+
+// broadcastGobwas encodes each message once as a whole frame (header and
+// payload; a compressed copy too, deflated once with wsflate, when some
+// connection negotiated permessage-deflate) and writes those bytes to
+// every connection's socket under its write lock. A write deadline set
+// once bounds the whole broadcast.
+func broadcastGobwas(keys []any, msgs [][]byte) (delivered, failed int64, err error) {
+	conns := connsOf[*gobwasConn](keys)
+	deadline := time.Now().Add(broadcastWait)
+	anyDeflate := false
+	for _, g := range conns {
+		_ = g.nc.SetWriteDeadline(deadline)
+		anyDeflate = anyDeflate || g.deflate
+	}
+	var plain, compressed sliceWriter
+	for _, m := range msgs {
+		plain.b = plain.b[:0]
+		if err := ws.WriteFrame(&plain, ws.NewTextFrame(m)); err != nil {
+			return delivered, failed, err
+		}
+		if anyDeflate {
+			if compressed.b, err = deflateFrame(compressed.b[:0], m); err != nil {
+				return delivered, failed, err
+			}
+		}
+		for _, g := range conns {
+			frame := plain.b
+			if g.deflate {
+				frame = compressed.b
+			}
+			g.wmu.Lock()
+			if g.closeSent {
+				err = net.ErrClosed
+			} else {
+				_, err = g.nc.Write(frame)
+			}
+			g.wmu.Unlock()
+			if err == nil {
+				delivered++
+			} else {
+				failed++
+			}
+		}
+	}
+	return delivered, failed, nil
+}
+
+// deflateFrame appends to dst a text frame of m compressed with wsflate,
+// RSV1 set (RFC 7692 section 6).
+func deflateFrame(dst, m []byte) ([]byte, error) {
+	var z sliceWriter
+	fw := gobwasWriters.Get().(*wsflate.Writer)
+	fw.Reset(&z)
+	_, err := fw.Write(m)
+	if err == nil {
+		err = fw.Flush() // strips the sync flush's tail
+	}
+	gobwasWriters.Put(fw)
+	if err != nil {
+		return dst, err
+	}
+	f := ws.NewTextFrame(z.b)
+	f.Header.Rsv = ws.Rsv(true, false, false)
+	out := sliceWriter{b: dst}
+	err = ws.WriteFrame(&out, f)
+	return out.b, err
+}

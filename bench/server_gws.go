@@ -30,3 +30,24 @@ func (h *gwsHandler) OnMessage(c *gws.Conn, m *gws.Message) {
 	_ = c.WriteMessage(m.Opcode, m.Bytes())
 	_ = m.Close() // hands the buffer back to gws's pool
 }
+
+// broadcastGws uses gws's Broadcaster, one per message: the frame is built
+// (and compressed) once, on the first connection of each kind, and queued
+// on every connection's write queue, which a goroutine of gws's drains;
+// Close hands the frame back to gws's pool when the last write is done.
+// delivered counts the messages queued.
+func broadcastGws(keys []any, msgs [][]byte) (delivered, failed int64, err error) {
+	conns := connsOf[*gws.Conn](keys)
+	for _, m := range msgs {
+		b := gws.NewBroadcaster(gws.OpcodeText, m)
+		for _, c := range conns {
+			if b.Broadcast(c) == nil {
+				delivered++
+			} else {
+				failed++
+			}
+		}
+		_ = b.Close()
+	}
+	return delivered, failed, nil
+}

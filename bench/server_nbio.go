@@ -98,3 +98,23 @@ func (s *echoServer) serveNbio(w http.ResponseWriter, r *http.Request) {
 		return c.WriteClose(1000, "")
 	})
 }
+
+// broadcastNbio writes each message to one connection after another with
+// WriteMessage: nbio has no prepared message or broadcast helper, so each
+// write frames (and, with compression, compresses) the message again
+// into a buffer of nbio's pool. nbio's writes do not block: what the
+// socket does not take at once, nbio keeps and its poller sends later.
+// delivered counts the messages nbio took.
+func broadcastNbio(keys []any, msgs [][]byte) (delivered, failed int64, err error) {
+	conns := connsOf[*nbws.Conn](keys)
+	for _, m := range msgs {
+		for _, c := range conns {
+			if c.WriteMessage(nbws.TextMessage, m) == nil {
+				delivered++
+			} else {
+				failed++
+			}
+		}
+	}
+	return delivered, failed, nil
+}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"io"
 	"net/http"
 
@@ -84,4 +85,27 @@ func (s *echoServer) serveOursMsg(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+}
+
+// broadcastOurs is the library's fan-out: each message prepared once
+// (framed once, and compressed once when the connections compress
+// without context takeover) and written by Broadcast, which writes to up
+// to 64 connections at once and bounds each write.
+func broadcastOurs(keys []any, msgs [][]byte) (delivered, failed int64, err error) {
+	conns := connsOf[*ours.Conn](keys)
+	ctx, cancel := context.WithTimeout(context.Background(), broadcastWait)
+	defer cancel()
+	for _, m := range msgs {
+		pm, err := ours.NewPreparedMessage(ours.TextMessage, m)
+		if err != nil {
+			return delivered, failed, err
+		}
+		res, err := ours.Broadcast(ctx, conns, pm)
+		delivered += int64(res.Delivered)
+		failed += int64(res.Skipped + res.Terminated + res.Failed)
+		if err != nil {
+			return delivered, failed, err
+		}
+	}
+	return delivered, failed, nil
 }
