@@ -544,3 +544,35 @@ func TestBroadcastMessage(t *testing.T) {
 		t.Fatal("messages 0 and 1 have the same text after their number")
 	}
 }
+
+// TestBroadcastColumns: a broadcast table's column is the library itself
+// without compression and its -deflate server with it, if the run has
+// one; the cells with compression exist only when such a server does.
+func TestBroadcastColumns(t *testing.T) {
+	cfg := defaultConfig(false)
+	cfg.libs = defaultRun
+	on := broadcastKey{size: 16, conns: 10, deflate: true}
+	off := broadcastKey{size: 16, conns: 10}
+	for _, tc := range []struct {
+		key       broadcastKey
+		lib, want string
+	}{
+		{off, "gorilla", "gorilla"},
+		{on, "gorilla", "gorilla-deflate"},
+		{on, "ours", "ours-deflate"},
+		{on, "ours-serve", ""},
+	} {
+		if got := broadcastServer(cfg, tc.key, tc.lib); got != tc.want {
+			t.Errorf("%s, %s: %q, want %q", tc.key, tc.lib, got, tc.want)
+		}
+	}
+	if n := len(broadcastKeys(cfg)); n != 8 {
+		t.Errorf("%d broadcast cells, want 8", n)
+	}
+	cfg.deflateLibs = []string{"ours-deflate-ctx"} // context takeover only
+	for _, k := range broadcastKeys(cfg) {
+		if k.deflate {
+			t.Errorf("cell %s without a compressing server that broadcasts", k)
+		}
+	}
+}

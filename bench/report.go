@@ -264,6 +264,7 @@ func formatReport(cfg config, r results, took time.Duration) string {
 		}
 	}
 	formatDeflate(&b, cfg, r)
+	formatBroadcast(&b, cfg, r)
 	var failed []string
 	for _, l := range append(slices.Clone(cfg.libs), cfg.deflateLibs...) {
 		for _, e := range r.errs[l] {
