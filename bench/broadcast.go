@@ -18,7 +18,7 @@ import (
 
 // broadcastWait bounds a whole broadcast: every write of the server's and
 // every read of the clients'.
-const broadcastWait = 60 * time.Second
+const broadcastWait = 120 * time.Second
 
 // broadcastFill is the text after a message's sequence number: compressible,
 // as a chat or feed message is, and the same for every library.

@@ -53,6 +53,7 @@ func main() {
 		warm       = flag.Duration("warm", 0, "with -load: the warm-up")
 		maxRTs     = flag.Int("max-rts", 5_000_000, "with -load: the cap on round trips per phase")
 	)
+	bcastReps := flag.Int("broadcast-reps", 0, "how many of the repetitions, the first ones, run the broadcast cells (default 3)")
 	only := flag.String("only", "", "keep only the measurements whose names match this regular expression, such as \"KiB × 100\", \"storm\", \"compression\" or \"broadcast\"")
 	flag.Parse()
 	if _, err := raiseFileLimit(); err != nil {
@@ -76,6 +77,9 @@ func main() {
 	cfg := defaultConfig(*quick)
 	if *reps > 0 {
 		cfg.reps = *reps
+	}
+	if *bcastReps > 0 {
+		cfg.broadcastReps = *bcastReps
 	}
 	if *conns > 0 {
 		cfg.manyConns = *conns

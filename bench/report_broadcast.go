@@ -54,7 +54,7 @@ func formatBroadcast(b *strings.Builder, cfg config, r results) {
 		return
 	}
 	fmt.Fprintf(b, "\n### Broadcast\n\n")
-	fmt.Fprintf(b, "%d text messages sent by the server to every connection, each library its own way; every client checks every message byte for byte. Rows ending in \"deflate\" have permessage-deflate on without context takeover: each column is then that library's -deflate server.\n\n", cfg.broadcastCount)
+	fmt.Fprintf(b, "%d text messages sent by the server to every connection, each library its own way; every client checks every message byte for byte. Medians of %d repetitions. Rows ending in \"deflate\" have permessage-deflate on without context takeover: each column is then that library's -deflate server.\n\n", cfg.broadcastCount, min(cfg.reps, cfg.broadcastReps))
 	for _, m := range broadcastMetrics {
 		fmt.Fprintf(b, "**%s**\n\n| |", m.title)
 		for _, l := range cfg.libs {
