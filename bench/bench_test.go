@@ -513,7 +513,7 @@ func TestBroadcast(t *testing.T) {
 				for i, c := range cs {
 					wg.Go(func() { _, errs[i] = receiveBroadcast(c, want) })
 				}
-				rep := s.broadcast(count, size)
+				rep := s.broadcast(count, size, false)
 				wg.Wait()
 				for i, err := range errs {
 					if err != nil {

@@ -110,11 +110,15 @@ func receiveBroadcast(c *wsClient, want [][]byte) (time.Time, error) {
 }
 
 // broadcast asks the server to send count messages of size bytes to every
-// connection, and returns its report once it is done.
-func (p *serverProc) broadcast(count, size int) (broadcastReport, error) {
+// connection, and returns its report once it is done. A dry run sends
+// nothing.
+func (p *serverProc) broadcast(count, size int, dry bool) (broadcastReport, error) {
 	var rep broadcastReport
 	cl := http.Client{Timeout: broadcastWait + ioTimeout}
 	url := fmt.Sprintf("http://%s/broadcast?count=%d&size=%d", p.ctl, count, size)
+	if dry {
+		url += "&dry=1"
+	}
 	resp, err := cl.Post(url, "text/plain", nil)
 	if err != nil {
 		return rep, err
@@ -138,6 +142,13 @@ func runBroadcast(p *serverProc, k broadcastKey, count int) (broadcastSample, er
 	}
 	clients, err := dialIdle(p, k.conns, idleEcho, mode)
 	if err != nil {
+		return s, err
+	}
+	harnessN, harnessBytes, err := p.broadcastHarness(count, k.size)
+	if err != nil {
+		for _, c := range clients {
+			c.nc.Close()
+		}
 		return s, err
 	}
 	defer func() {
@@ -174,7 +185,7 @@ func runBroadcast(p *serverProc, k broadcastKey, count int) (broadcastSample, er
 	}
 	cu0, cs0 := cpuTime()
 	t0 := time.Now()
-	rep, err := p.broadcast(count, k.size)
+	rep, err := p.broadcast(count, k.size, false)
 	if err != nil {
 		for _, c := range clients {
 			c.nc.Close()
@@ -199,8 +210,8 @@ func runBroadcast(p *serverProc, k broadcastKey, count int) (broadcastSample, er
 	s.sec = slices.MaxFunc(ends, time.Time.Compare).Sub(t0).Seconds()
 	s.serverCPU = after.CPUUser + after.CPUSys - before.CPUUser - before.CPUSys
 	s.clientCPU = cu1 + cs1 - cu0 - cs0
-	s.allocsPerMsg = float64(sub(after.Mallocs-before.Mallocs, p.allocN)) / float64(total)
-	s.bytesPerMsg = float64(sub(after.TotalAlloc-before.TotalAlloc, p.allocBytes)) / float64(total)
+	s.allocsPerMsg = float64(sub(after.Mallocs-before.Mallocs, p.allocN+harnessN)) / float64(total)
+	s.bytesPerMsg = float64(sub(after.TotalAlloc-before.TotalAlloc, p.allocBytes+harnessBytes)) / float64(total)
 	s.peakRSS = float64(after.PeakRSS)
 	return s, nil
 }
@@ -228,4 +239,26 @@ func runBroadcastCells(cfg config, r *results, rep int, keys []broadcastKey, fai
 		}
 	}
 	return nil
+}
+
+// broadcastHarness measures what a broadcast request allocates in the
+// server besides the library's work (the request, the messages, the list
+// of connections, the report): the least of three dry runs.
+func (p *serverProc) broadcastHarness(count, size int) (n, bytes uint64, err error) {
+	prev, err := p.stats(false)
+	for i := 0; i < 3 && err == nil; i++ {
+		if _, err = p.broadcast(count, size, true); err != nil {
+			break
+		}
+		var st serverStats
+		if st, err = p.stats(false); err == nil {
+			dn := sub(st.Mallocs-prev.Mallocs, p.allocN)
+			db := sub(st.TotalAlloc-prev.TotalAlloc, p.allocBytes)
+			if i == 0 || dn < n {
+				n, bytes = dn, db
+			}
+			prev = st
+		}
+	}
+	return n, bytes, err
 }
