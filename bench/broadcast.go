@@ -23,8 +23,8 @@ const broadcastWait = 120 * time.Second
 // as a chat or feed message is, and the same for every library.
 const broadcastFill = "broadcast message, checked byte for byte by every client; "
 
-// broadcastSeqLen is the hexadecimal sequence number a message starts
-// with; it is also the smallest message size.
+// broadcastSeqLen is the length of the hexadecimal sequence number a
+// message starts with; it is also the smallest message size.
 const broadcastSeqLen = 16
 
 // broadcastMessage writes message i into b: i in hexadecimal, then
