@@ -102,8 +102,11 @@ func receiveBroadcast(c *wsClient, want [][]byte) (time.Time, error) {
 		if err != nil {
 			return time.Time{}, fmt.Errorf("message %d: %w", i, err)
 		}
-		if c.msgOp != opText || !bytes.Equal(got, w) {
-			return time.Time{}, fmt.Errorf("message %d of %d bytes came as %d different bytes, opcode %d", i, len(w), len(got), c.msgOp)
+		if c.msgOp != opText {
+			return time.Time{}, fmt.Errorf("message %d came with opcode %d, want text", i, c.msgOp)
+		}
+		if !bytes.Equal(got, w) {
+			return time.Time{}, fmt.Errorf("message %d of %d bytes came as %d different bytes", i, len(w), len(got))
 		}
 	}
 	return time.Now(), nil
