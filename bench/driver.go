@@ -47,6 +47,16 @@ type config struct {
 	deflateConnCounts []int
 	ctxIdleConns      int
 
+	// The broadcast cells: broadcastCount messages of each of
+	// broadcastSizes to each of broadcastConns connections, without
+	// compression and with it (no context takeover), in the first
+	// broadcastReps repetitions only: a broadcast to 10,000 connections
+	// takes 10 to 30 s.
+	broadcastReps  int
+	broadcastConns []int
+	broadcastSizes []int
+	broadcastCount int
+
 	// clientLibs are the clients of the client comparison (-clients),
 	// which runs instead of the server comparison, against ours.
 	clientLibs []string
@@ -66,6 +76,10 @@ func defaultConfig(quick bool) config {
 		deflateSizes:      []int{1 << 10, 64 << 10},
 		deflateConnCounts: []int{100}, // 1 connection left out of the default run for its length
 		ctxIdleConns:      1_000,
+		broadcastConns:    []int{10_000, 1_000},
+		broadcastSizes:    []int{16, 1 << 10},
+		broadcastCount:    100,
+		broadcastReps:     3,
 		clientLibs:        clientLibs,
 	}
 	if quick {
@@ -74,6 +88,7 @@ func defaultConfig(quick bool) config {
 		c.dur = 400 * time.Millisecond
 		c.manyConns = 1_000
 		c.ctxIdleConns = 200
+		c.broadcastConns = []int{1_000, 100}
 	}
 	return c
 }
@@ -421,44 +436,8 @@ func runMany(p *serverProc, n int, key cellKey, mode compression, storm bool) (m
 	if err != nil {
 		return s, err
 	}
-	clients := make([]*wsClient, n)
-	var (
-		next   atomic.Int64
-		failed atomic.Value
-		wg     sync.WaitGroup
-	)
-	for range 64 {
-		wg.Go(func() {
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= n || failed.Load() != nil {
-					return
-				}
-				c, err := dialWSDeflate(p.ws, sourceIP(i), 4096, ioTimeout, mode)
-				if err == nil {
-					next, op := messages(key, i)
-					_ = c.nc.SetDeadline(time.Now().Add(ioTimeout))
-					err = c.roundTrip(op, next(0))
-					_ = c.nc.SetDeadline(time.Time{})
-					if err != nil {
-						c.nc.Close()
-					}
-				}
-				if err != nil {
-					failed.CompareAndSwap(nil, fmt.Errorf("connection %d: %w", i, err))
-					return
-				}
-				clients[i] = c
-			}
-		})
-	}
-	wg.Wait()
-	if err, _ := failed.Load().(error); err != nil {
-		for _, c := range clients {
-			if c != nil {
-				c.nc.Close()
-			}
-		}
+	clients, err := dialIdle(p, n, key, mode)
+	if err != nil {
 		return s, err
 	}
 	idle, err := p.stats(true)
@@ -483,7 +462,7 @@ func runMany(p *serverProc, n int, key cellKey, mode compression, storm bool) (m
 	outcomes := make([]closeOutcome, n)
 	ends := make([]time.Time, n)
 	deadline := time.Now().Add(stormTimeout)
-	wg = sync.WaitGroup{}
+	var wg sync.WaitGroup
 	for i, c := range clients {
 		wg.Go(func() { outcomes[i], ends[i] = c.answerClose(deadline) })
 	}
@@ -526,14 +505,63 @@ func runMany(p *serverProc, n int, key cellKey, mode compression, storm bool) (m
 	return s, nil
 }
 
+// dialIdle opens n connections to p's server, from loopback source
+// addresses spread by sourceIP, 64 at a time, each offering compression in
+// mode and echoing one message of key's kind, so that the server has
+// registered it. On an error it closes those it opened.
+func dialIdle(p *serverProc, n int, key cellKey, mode compression) ([]*wsClient, error) {
+	clients := make([]*wsClient, n)
+	var (
+		next   atomic.Int64
+		failed atomic.Value
+		wg     sync.WaitGroup
+	)
+	for range 64 {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n || failed.Load() != nil {
+					return
+				}
+				c, err := dialWSDeflate(p.ws, sourceIP(i), 4096, ioTimeout, mode)
+				if err == nil {
+					next, op := messages(key, i)
+					_ = c.nc.SetDeadline(time.Now().Add(ioTimeout))
+					err = c.roundTrip(op, next(0))
+					_ = c.nc.SetDeadline(time.Time{})
+					if err != nil {
+						c.nc.Close()
+					}
+				}
+				if err != nil {
+					failed.CompareAndSwap(nil, fmt.Errorf("connection %d: %w", i, err))
+					return
+				}
+				clients[i] = c
+			}
+		})
+	}
+	wg.Wait()
+	if err, _ := failed.Load().(error); err != nil {
+		for _, c := range clients {
+			if c != nil {
+				c.nc.Close()
+			}
+		}
+		return nil, err
+	}
+	return clients, nil
+}
+
 // results holds every sample of a run.
 type results struct {
 	cells    map[string]map[cellKey][]cellSample // by library
 	many     map[string][]manySample
 	idleZ    map[string][]manySample // idle memory after a compressed echo
 	idleZCon map[string]int          // connections of those
-	errs     map[string][]string     // failures, by library
-	source   string                  // what ours was built from (oursSource)
+	bcast    map[string]map[broadcastKey][]broadcastSample
+	errs     map[string][]string // failures, by library
+	source   string              // what ours was built from (oursSource)
 }
 
 // cellKey names a throughput cell: random binary messages, or JSON text
@@ -607,12 +635,14 @@ func runDriver(cfg config) error {
 		idleZ:    map[string][]manySample{},
 		idleZCon: map[string]int{},
 		errs:     map[string][]string{},
+		bcast:    map[string]map[broadcastKey][]broadcastSample{},
 		// Read when the run starts, just after go run built it: the work
 		// tree may change while the run goes on.
 		source: oursSource(),
 	}
 	for _, l := range append(slices.Clone(cfg.libs), deflateCellLibs(cfg)...) {
 		r.cells[l] = map[cellKey][]cellSample{}
+		r.bcast[l] = map[broadcastKey][]broadcastSample{}
 	}
 	var keys []cellKey
 	for _, size := range cfg.sizes {
@@ -627,6 +657,7 @@ func runDriver(cfg config) error {
 		zkeys = slices.DeleteFunc(zkeys, match)
 	}
 	wanted := func(what string) bool { return cfg.only == nil || cfg.only.MatchString(what) }
+	bkeys := slices.DeleteFunc(broadcastKeys(cfg), func(k broadcastKey) bool { return !wanted(k.String()) })
 	zlibs := deflateCellLibs(cfg)
 	fail := func(lib, what string, err error) {
 		msg := fmt.Sprintf("%s: %v", what, err)
@@ -704,6 +735,11 @@ func runDriver(cfg config) error {
 			r.idleZ[lib] = append(r.idleZ[lib], s)
 			r.idleZCon[lib] = n
 			fmt.Fprintf(os.Stderr, "  %-17s %5d conns  rss %6.0f B/conn  heap+stack %6.0f B/conn (stack %4.0f)\n", lib, n, s.rssPerConn, s.heapPerConn, s.stackPerConn)
+		}
+		if rep < cfg.broadcastReps {
+			if err := runBroadcastCells(cfg, &r, rep, bkeys, fail); err != nil {
+				return err
+			}
 		}
 	}
 	if end := oursSource(); end != r.source {

@@ -1,7 +1,7 @@
 // Command bench compares the echo round trips, CPU, allocations, idle
 // memory and close storms of this module's WebSocket library against
-// gorilla/websocket, coder/websocket, lxzan/gws and gobwas/ws. See
-// README.md. Run it from this folder with
+// gorilla/websocket, coder/websocket, lxzan/gws, gobwas/ws and
+// lesismal/nbio. See README.md. Run it from this folder with
 //
 //	go run .          # the full run, about 11 minutes; rewrites README.md
 //	go run . -quick   # about 3 minutes; prints only
@@ -38,7 +38,7 @@ func main() {
 		quick  = flag.Bool("quick", false, "fewer repetitions, shorter cells, 1,000 connections; prints only")
 		libs   = flag.String("libs", strings.Join(defaultRun, ","), "libraries to compare, ours first; variants: "+variantList())
 		reps   = flag.Int("reps", 0, "repetitions (default 5; 3 with -quick)")
-		conns  = flag.Int("conns", 0, "connections for idle memory and the close storm (default 10000; 1000 with -quick)")
+		conns  = flag.Int("conns", 0, "connections for idle memory, the close storm and the larger broadcast, the smaller having a tenth (default 10000; 1000 with -quick)")
 		dur    = flag.Duration("dur", 0, "measured time of one throughput cell (default 1.5s; 400ms with -quick)")
 		readme = flag.String("readme", "", "file whose results section is rewritten (default README.md, none with -quick; - for none)")
 		zlibs  = flag.String("deflate", strings.Join(deflateLibs, ","), "servers with compression on for the compression cells, ours first in each mode; - for none")
@@ -53,7 +53,8 @@ func main() {
 		warm       = flag.Duration("warm", 0, "with -load: the warm-up")
 		maxRTs     = flag.Int("max-rts", 5_000_000, "with -load: the cap on round trips per phase")
 	)
-	only := flag.String("only", "", "keep only the measurements whose names match this regular expression, such as \"KiB × 100\", \"storm\" or \"compression\"")
+	bcastReps := flag.Int("broadcast-reps", 0, "how many of the repetitions, the first ones, run the broadcast cells (default 3)")
+	only := flag.String("only", "", "keep only the measurements whose names match this regular expression, such as \"KiB × 100\", \"storm\", \"compression\" or \"broadcast\"")
 	flag.Parse()
 	if _, err := raiseFileLimit(); err != nil {
 		fmt.Fprintln(os.Stderr, "bench: raising RLIMIT_NOFILE:", err)
@@ -77,8 +78,12 @@ func main() {
 	if *reps > 0 {
 		cfg.reps = *reps
 	}
+	if *bcastReps > 0 {
+		cfg.broadcastReps = *bcastReps
+	}
 	if *conns > 0 {
 		cfg.manyConns = *conns
+		cfg.broadcastConns = []int{*conns, max(1, *conns/10)}
 	}
 	if *dur > 0 {
 		cfg.dur = *dur

@@ -264,6 +264,7 @@ func formatReport(cfg config, r results, took time.Duration) string {
 		}
 	}
 	formatDeflate(&b, cfg, r)
+	formatBroadcast(&b, cfg, r)
 	var failed []string
 	for _, l := range append(slices.Clone(cfg.libs), cfg.deflateLibs...) {
 		for _, e := range r.errs[l] {
@@ -285,8 +286,8 @@ func modeName(cfg config) string {
 
 // waits reports whether lib's close, as the echo server calls it, waits
 // for the peer's close frame before closing TCP. gws's WriteClose does
-// not; gorilla and gobwas leave the wait to the application, and these
-// servers do it.
+// not; gorilla, gobwas and nbio leave the wait to the application, and
+// these servers do it.
 func waits(lib string) bool { return !strings.HasPrefix(lib, "gws") }
 
 func waitsName(lib string) string {
@@ -295,6 +296,8 @@ func waitsName(lib string) string {
 		return "no: WriteClose closes TCP at once"
 	case lib == "gorilla" || lib == "gobwas":
 		return "yes (the echo loop reads until it)"
+	case strings.HasPrefix(lib, "nbio"):
+		return "yes (TCP closes when it arrives)"
 	}
 	return "yes (Close)"
 }
@@ -333,6 +336,7 @@ func versions(libs []string) string {
 		"coder":   "github.com/coder/websocket",
 		"gws":     "github.com/lxzan/gws",
 		"gobwas":  "github.com/gobwas/ws",
+		"nbio":    "github.com/lesismal/nbio",
 	}
 	bi, ok := debug.ReadBuildInfo()
 	if !ok {

@@ -71,14 +71,22 @@ func cpuTime() (user, sys float64) {
 	return tv(ru.Utime), tv(ru.Stime)
 }
 
-// rssBytes returns VmRSS from /proc/self/status.
-func rssBytes() int64 {
+// rssBytes returns VmRSS from /proc/self/status: the resident memory now.
+func rssBytes() int64 { return procStatusBytes("VmRSS:") }
+
+// peakRSSBytes returns VmHWM from /proc/self/status: the most resident
+// memory the process has had.
+func peakRSSBytes() int64 { return procStatusBytes("VmHWM:") }
+
+// procStatusBytes returns a field of /proc/self/status given in kB, in
+// bytes; -1 when it cannot be read.
+func procStatusBytes(field string) int64 {
 	b, err := os.ReadFile("/proc/self/status")
 	if err != nil {
 		return -1
 	}
 	for line := range bytes.Lines(b) {
-		if rest, ok := bytes.CutPrefix(line, []byte("VmRSS:")); ok {
+		if rest, ok := bytes.CutPrefix(line, []byte(field)); ok {
 			f := strings.Fields(string(rest)) // "1234", "kB"
 			if len(f) == 2 && f[1] == "kB" {
 				kb, err := strconv.ParseInt(f[0], 10, 64)
