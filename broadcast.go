@@ -58,55 +58,88 @@ func Broadcast(ctx context.Context, conns []*Conn, pm *PreparedMessage) (Broadca
 	if ctx == nil {
 		return BroadcastResult{}, errors.New("websocket: broadcast: nil Context")
 	}
-	var next atomic.Int64 // the index of the next connection to write
-	var delivered, skipped, terminated, failed atomic.Int64
-	var cut atomic.Bool // ctx ended before some connection's turn
-	work := func() {
-		for {
-			i := int(next.Add(1) - 1)
-			if i >= len(conns) {
-				return
-			}
-			if ctx.Err() != nil {
-				cut.Store(true)
-				skipped.Add(1)
-				continue
-			}
-			if conns[i] == nil {
-				skipped.Add(1)
-				continue
-			}
-			switch conns[i].broadcastOne(ctx, pm) {
-			case sendDelivered:
-				delivered.Add(1)
-			case sendSkipped:
-				skipped.Add(1)
-			case sendCut:
-				cut.Store(true)
-				skipped.Add(1)
-			case sendTerminated:
-				terminated.Add(1)
-			default:
-				failed.Add(1)
-			}
+	r := broadcastRuns.Get().(*broadcastRun)
+	r.ctx, r.conns, r.pm = ctx, conns, pm
+	for range min(len(conns), broadcastWorkers) - 1 {
+		r.wg.Add(1)
+		go broadcastHelper()
+		broadcastHandoff <- r
+	}
+	r.work() // this goroutine is one of the workers
+	r.wg.Wait()
+	res := BroadcastResult{
+		Delivered:  int(r.delivered.Load()),
+		Skipped:    int(r.skipped.Load()),
+		Terminated: int(r.terminated.Load()),
+		Failed:     int(r.failed.Load()),
+	}
+	var err error
+	if r.cut.Load() {
+		err = ctx.Err()
+	}
+	*r = broadcastRun{}
+	broadcastRuns.Put(r)
+	return res, err
+}
+
+// broadcastRun is one Broadcast's work, shared by its workers. Runs are
+// pooled, and workers are started without arguments and given their run
+// through a channel, so that a broadcast allocates nothing: no closure
+// per worker, no counters on the heap.
+type broadcastRun struct {
+	ctx                                    context.Context
+	conns                                  []*Conn
+	pm                                     *PreparedMessage
+	next                                   atomic.Int64 // the index of the next connection to write
+	delivered, skipped, terminated, failed atomic.Int64
+	cut                                    atomic.Bool // ctx ended before some connection's turn
+	wg                                     sync.WaitGroup
+}
+
+var broadcastRuns = sync.Pool{New: func() any { return new(broadcastRun) }}
+
+// broadcastHandoff gives each helper the run it is started for. Every
+// send has a helper started for it, so a send waits at most until one
+// is scheduled; the buffer spares the sender that wait.
+var broadcastHandoff = make(chan *broadcastRun, 4*broadcastWorkers)
+
+// broadcastHelper is a worker of some run, handed over after it starts.
+func broadcastHelper() {
+	r := <-broadcastHandoff
+	r.work()
+	r.wg.Done()
+}
+
+// work writes to the connections of r not taken by another worker.
+func (r *broadcastRun) work() {
+	for {
+		i := int(r.next.Add(1) - 1)
+		if i >= len(r.conns) {
+			return
+		}
+		if r.ctx.Err() != nil {
+			r.cut.Store(true)
+			r.skipped.Add(1)
+			continue
+		}
+		if r.conns[i] == nil {
+			r.skipped.Add(1)
+			continue
+		}
+		switch r.conns[i].broadcastOne(r.ctx, r.pm) {
+		case sendDelivered:
+			r.delivered.Add(1)
+		case sendSkipped:
+			r.skipped.Add(1)
+		case sendCut:
+			r.cut.Store(true)
+			r.skipped.Add(1)
+		case sendTerminated:
+			r.terminated.Add(1)
+		default:
+			r.failed.Add(1)
 		}
 	}
-	var wg sync.WaitGroup
-	for range min(len(conns), broadcastWorkers) - 1 {
-		wg.Go(work)
-	}
-	work() // this goroutine is one of the workers
-	wg.Wait()
-	res := BroadcastResult{
-		Delivered:  int(delivered.Load()),
-		Skipped:    int(skipped.Load()),
-		Terminated: int(terminated.Load()),
-		Failed:     int(failed.Load()),
-	}
-	if cut.Load() {
-		return res, ctx.Err()
-	}
-	return res, nil
 }
 
 // Broadcast writes pm to every connection of the group; see the package's
