@@ -425,6 +425,10 @@ func closeClients(clients []*wsClient) {
 // 127.0.0.2 to 127.0.0.9, so that ephemeral ports do not run short.
 func sourceIP(i int) net.IP { return net.IPv4(127, 0, 0, byte(2+i%8)) }
 
+// idleSettle is how long connections stay quiet before their idle
+// memory is read.
+const idleSettle = 3 * time.Second
+
 // runMany measures the RSS of idle connections, then, with storm, the
 // close storm, on one fresh server. Each connection first echoes one
 // message of key's kind (its size and payload; conns is ignored), with
@@ -440,6 +444,10 @@ func runMany(p *serverProc, n int, key cellKey, mode compression, storm bool) (m
 	if err != nil {
 		return s, err
 	}
+	// Idle means quiet for a while: a library may give back what a
+	// connection held for its traffic once it has gone quiet (ours gives
+	// back a context-takeover compressor after one to two seconds).
+	time.Sleep(idleSettle)
 	idle, err := p.stats(true)
 	if err != nil {
 		return s, err

@@ -37,6 +37,7 @@ var variants = map[string]string{
 	"ours-cb":      "ours with io.CopyBuffer and a 32 KiB buffer kept per connection",
 	"ours-handler": "ours with the read loop inside the HTTP handler, so that net/http keeps its request state",
 	"ours-serve":   "ours with Conn.Serve: no goroutine while a connection has nothing to read",
+	"ours-stats":   "ours counting into a Stats (Upgrader.Stats): the price of the connection statistics",
 	"gws-par":      "gws with ParallelEnabled: true, as its README's best practice",
 }
 
@@ -110,6 +111,9 @@ func startEcho(lib string) (*echoServer, error) {
 	// Upgrader reuses the buffers net/http used for the request.
 	s.gorilla.CheckOrigin = func(*http.Request) bool { return true }
 	s.coder.InsecureSkipVerify = true
+	if lib == "ours-stats" {
+		s.ours.Stats = new(ours.Stats)
+	}
 	mode := deflateMode(lib)
 	switch mode {
 	case compressNoContext:
@@ -215,7 +219,7 @@ func (s *echoServer) closeAll() int {
 
 func (s *echoServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch s.lib {
-	case "ours", "ours-cb", "ours-handler", "ours-serve", "ours-deflate", "ours-deflate-ctx":
+	case "ours", "ours-cb", "ours-handler", "ours-serve", "ours-stats", "ours-deflate", "ours-deflate-ctx":
 		s.serveOurs(w, r)
 	case "ours-msg":
 		s.serveOursMsg(w, r)
