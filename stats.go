@@ -1,6 +1,7 @@
 package websocket
 
 import (
+	"fmt"
 	"maps"
 	"sync"
 	"time"
@@ -75,6 +76,19 @@ type Ending struct {
 	Clean     bool       // CloseEvent.WasClean
 	Initiator Side       // CloseEvent.Initiator
 	Cause     Cause
+}
+
+// MarshalText names the refusal as "400 upgrade_header", so that a
+// snapshot's Refused map encodes as JSON (expvar).
+func (r Refusal) MarshalText() ([]byte, error) {
+	return fmt.Appendf(nil, "%d %s", r.Status, r.Reason), nil
+}
+
+// MarshalText names the ending as "code=1000 clean=true initiator=peer
+// cause=peer_close", so that a snapshot's Ended map encodes as JSON
+// (expvar).
+func (e Ending) MarshalText() ([]byte, error) {
+	return fmt.Appendf(nil, "code=%d clean=%t initiator=%s cause=%s", int(e.Code), e.Clean, e.Initiator, e.Cause), nil
 }
 
 // Histogram counts durations into fixed buckets.

@@ -2,6 +2,7 @@ package websocket
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net"
@@ -413,4 +414,19 @@ func TestStatsUnderChurn(t *testing.T) {
 	}, s.Ended)
 	assert.Equal(t, uint64(n), s.Traffic.MessagesOut)
 	assert.Equal(t, uint64(n), s.Traffic.BytesOut)
+}
+
+// TestSnapshotJSON: a snapshot encodes as JSON, its maps keyed by their
+// text, as expvar shows it.
+func TestSnapshotJSON(t *testing.T) {
+	snap := StatsSnapshot{
+		Refused: map[Refusal]uint64{{400, RefusalUpgradeHeader}: 2},
+		Ended:   map[Ending]uint64{{1000, true, SidePeer, CausePeerClose}: 3},
+	}
+	b, err := json.Marshal(snap)
+	require.NoError(t, err)
+	var got map[string]any
+	require.NoError(t, json.Unmarshal(b, &got))
+	assert.Equal(t, map[string]any{"400 upgrade_header": 2.0}, got["Refused"])
+	assert.Equal(t, map[string]any{"code=1000 clean=true initiator=peer cause=peer_close": 3.0}, got["Ended"])
 }

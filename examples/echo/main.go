@@ -21,6 +21,7 @@ package main
 
 import (
 	_ "embed"
+	"expvar"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -46,7 +47,19 @@ var diagramJS []byte
 // browser pages: the page that connects is served by this server. Browsers
 // offer permessage-deflate, and this server accepts it, compressing each
 // message on its own so that an idle connection holds no compressor.
-var upgrader = websocket.Upgrader{Compression: websocket.CompressionNoContextTakeover}
+// It counts every connection into stats, which /debug/vars shows.
+var upgrader = websocket.Upgrader{
+	Compression: websocket.CompressionNoContextTakeover,
+	Stats:       &stats,
+}
+
+// stats counts how the connections open, what they carry and how they
+// end; expvar publishes a snapshot of it as "websocket" at /debug/vars.
+var stats websocket.Stats
+
+func init() {
+	expvar.Publish("websocket", expvar.Func(func() any { return stats.Snapshot() }))
+}
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:8080", "address to listen on")
@@ -90,6 +103,7 @@ func newHandler(log *slog.Logger) http.Handler {
 		echo(log, recs, w, r)
 	})
 	mux.HandleFunc("GET /record", recs.serveRecord)
+	mux.Handle("GET /debug/vars", expvar.Handler())
 	return mux
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
@@ -146,4 +147,34 @@ func TestServerTerminate(t *testing.T) {
 	var got message
 	require.Error(t, receive(ws, &got))
 	s.wantEnd(t, `code="1006 (abnormal closure)" reason="" wasClean=false initiator=local err="websocket: connection terminated"`)
+}
+
+// endedCount reads /debug/vars and returns how many connections ended
+// the way key names.
+func endedCount(t *testing.T, s *server, key string) float64 {
+	t.Helper()
+	resp, err := http.Get(s.URL + "/debug/vars")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	var vars struct {
+		Websocket struct {
+			Opened uint64
+			Ended  map[string]float64
+		} `json:"websocket"`
+	}
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&vars))
+	require.Positive(t, vars.Websocket.Opened, "expvar publishes the Stats snapshot")
+	return vars.Websocket.Ended[key]
+}
+
+// TestDebugVars: /debug/vars shows the connection statistics, and a
+// connection the client closes is counted there once it has ended.
+func TestDebugVars(t *testing.T) {
+	s := startServer(t)
+	const key = "code=1000 clean=true initiator=peer cause=peer_close"
+	ws := dial(t, s)
+	before := endedCount(t, s, key)
+	require.NoError(t, ws.Close())
+	s.wantEnd(t, `code="1000 (normal closure)" reason="" wasClean=true initiator=peer`)
+	assert.Equal(t, before+1, endedCount(t, s, key))
 }
