@@ -318,8 +318,8 @@ func (c *Conn) finish(orderly bool) {
 	_ = c.stream.Close()
 	c.stopHeartbeat()
 	c.ft.stop()
-	if c.deflate.on && !c.deflate.params.localNoContext {
-		c.deflate.sweeper.forget(c)
+	if d := c.deflate; d != nil && !d.params.localNoContext {
+		d.sweeper.forget(c)
 	}
 	if c.onEnd != nil {
 		c.onEnd()
