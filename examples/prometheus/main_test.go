@@ -19,7 +19,8 @@ import (
 const waitBound = 10 * time.Second
 
 // TestScrapeOverHTTP runs the program's handler on loopback, makes a few
-// connections through it, and scrapes /metrics as Prometheus would. It
+// connections through it (two closed by the client, one dropped, a GET and
+// a POST refused), and scrapes /metrics as Prometheus would. It
 // leaves no connection open: the server counts a connection once its 101
 // response is written, so a client's Dial may return before the count.
 func TestScrapeOverHTTP(t *testing.T) {
@@ -37,11 +38,17 @@ func TestScrapeOverHTTP(t *testing.T) {
 	defer srv.Close()
 	wsURL := "ws" + strings.TrimPrefix(srv.URL, "http") + "/ws"
 
-	resp, err := srv.Client().Get(srv.URL + "/ws")
-	if err != nil {
-		t.Fatal(err)
+	for _, method := range []string{http.MethodGet, http.MethodPost} {
+		req, err := http.NewRequest(method, srv.URL+"/ws", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
 	}
-	resp.Body.Close()
 
 	var plain websocket.Dialer
 	compressing := websocket.Dialer{Compression: websocket.CompressionNoContextTakeover, CompressionThreshold: -1}
@@ -52,29 +59,41 @@ func TestScrapeOverHTTP(t *testing.T) {
 		if err := conn.Close(websocket.StatusNormalClosure, "bye"); err != nil {
 			t.Fatalf("Close: %v", err)
 		}
-		select {
-		case <-ends:
-		case <-time.After(waitBound):
-			t.Fatal("the server did not report the end")
-		}
+		waitEnd(t, ends)
 	}
+	dropped := dial(t, &plain, wsURL)
+	echoRoundTrip(t, dropped, []byte("hello"))
+	dropped.Terminate() // no close frame: the server sees TCP go
+	waitEnd(t, ends)
 
 	body := scrape(t, srv.URL+"/metrics")
 	t.Logf("scraped /metrics:\n%s", body)
 	for _, line := range []string{
 		"websocket_connections_open 0",
-		"websocket_connections_opened_total 2",
+		"websocket_connections_opened_total 3",
 		`websocket_connections_closed_total{cause="peer_close",clean="true",code="1000",initiator="peer"} 2`,
+		`websocket_connections_closed_total{cause="peer_gone",clean="false",code="1006",initiator="peer"} 1`,
 		`websocket_handshakes_refused_total{reason="upgrade_header",status="400"} 1`,
-		`websocket_close_handshake_duration_seconds_count 2`,
-		`websocket_messages_total{direction="in"} 4`,
-		`websocket_messages_total{direction="out"} 4`,
+		`websocket_handshakes_refused_total{reason="method",status="405"} 1`,
+		`websocket_close_handshake_duration_seconds_count 2`, // the dropped one had no closing handshake
+		`websocket_messages_total{direction="in"} 5`,
+		`websocket_messages_total{direction="out"} 5`,
 		`websocket_compressed_messages_total{direction="in"} 2`,
 		`websocket_compressed_payload_uncompressed_bytes_total{direction="in"} 330`,
 	} {
 		if !strings.Contains(body, "\n"+line+"\n") {
 			t.Errorf("/metrics lacks the line %q", line)
 		}
+	}
+}
+
+// waitEnd waits for the server to report a connection's end.
+func waitEnd(t *testing.T, ends <-chan websocket.ConnEnd) {
+	t.Helper()
+	select {
+	case <-ends:
+	case <-time.After(waitBound):
+		t.Fatal("the server did not report the end")
 	}
 }
 
