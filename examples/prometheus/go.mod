@@ -4,7 +4,10 @@ go 1.26.0
 
 replace github.com/a60656ec/websocket => ../..
 
-require github.com/a60656ec/websocket v0.0.0-00010101000000-000000000000
+require (
+	github.com/a60656ec/websocket v0.0.0-00010101000000-000000000000
+	github.com/prometheus/client_golang v1.25.0
+)
 
 require (
 	github.com/beorn7/perks v1.0.1 // indirect
@@ -12,7 +15,6 @@ require (
 	github.com/klauspost/compress v1.20.1 // indirect
 	github.com/kylelemons/godebug v1.1.0 // indirect
 	github.com/munnerz/goautoneg v0.0.0-20191010083416-a7dc8b61c822 // indirect
-	github.com/prometheus/client_golang v1.25.0
 	github.com/prometheus/client_model v0.6.3 // indirect
 	github.com/prometheus/common v0.72.0 // indirect
 	github.com/prometheus/procfs v0.22.0 // indirect
