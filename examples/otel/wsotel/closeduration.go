@@ -10,8 +10,15 @@ import (
 
 // closeDurationBounds are the histogram's bucket bounds in seconds: the
 // library's own for Stats.CloseDurations, from a round trip on a LAN to
-// the close timeout and twice it.
-var closeDurationBounds = []float64{0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10}
+// twice the default close timeout. The library does not export them but
+// every Snapshot carries them, an empty one too.
+func closeDurationBounds() []float64 {
+	var bounds []float64
+	for _, d := range new(websocket.Stats).Snapshot().CloseDurations.Bounds {
+		bounds = append(bounds, d.Seconds())
+	}
+	return bounds
+}
 
 // newCloseDuration creates the histogram of closing handshakes on meter.
 func newCloseDuration(meter metric.Meter) (metric.Float64Histogram, error) {
@@ -19,7 +26,7 @@ func newCloseDuration(meter metric.Meter) (metric.Float64Histogram, error) {
 		metric.WithUnit("s"),
 		metric.WithDescription("Closing handshakes, from the first close frame sent or received to TCP closed, "+
 			"by the side that sent the first. Connections that ended without a close frame are not recorded."),
-		metric.WithExplicitBucketBoundaries(closeDurationBounds...))
+		metric.WithExplicitBucketBoundaries(closeDurationBounds()...))
 }
 
 // OnEnd records the closing handshake of a connection that has ended, with
