@@ -155,6 +155,7 @@ func formatReport(cfg config, r results, took time.Duration) string {
 		b.WriteString("\n")
 	}
 	formatPairedCPU(&b, cfg, r, keys)
+	formatVariantPairs(&b, cfg, r, keys)
 
 	fmt.Fprintf(&b, "**Idle connections: %d, after one 16 B echo each, GC run (lower is better)**\n\n", cfg.manyConns)
 	head("ours / best peer")
@@ -584,5 +585,50 @@ func formatPairedCPU(b *strings.Builder, cfg config, r results, keys []cellKey) 
 	}
 	if rows > 0 {
 		b.WriteString(t.String() + "\n")
+	}
+}
+
+// formatVariantPairs adds, for each variant of ours in the run (such as
+// ours-serve or ours-stats), its server CPU per round trip against ours
+// within each repetition, relative to the load generator's, as the other
+// CPU figures: what the variant costs, with the machine's drift between
+// repetitions cancelled out.
+func formatVariantPairs(b *strings.Builder, cfg config, r results, keys []cellKey) {
+	relative := func(lib string, k cellKey) map[int]float64 {
+		m := map[int]float64{}
+		for _, s := range r.cells[lib][k] {
+			if s.clientPer100 > 0 {
+				m[s.rep] = s.cpuPer100k / s.clientPer100
+			}
+		}
+		return m
+	}
+	for _, v := range cfg.libs {
+		if v == "ours" || !isOurs(v) || !slices.Contains(cfg.libs, "ours") {
+			continue
+		}
+		var t strings.Builder
+		rows := 0
+		fmt.Fprintf(&t, "**Server CPU per round trip relative to the load generator's, %s against ours within each repetition (lower is better)**\n\n", v)
+		t.WriteString("| | median | range | repetitions at or below ours |\n|---|--:|--:|--:|\n")
+		for _, k := range keys {
+			ov, vv := relative("ours", k), relative(v, k)
+			var pr []float64
+			for rep := range cfg.reps {
+				if o, ok := ov[rep]; ok && o > 0 {
+					if x, ok := vv[rep]; ok {
+						pr = append(pr, x/o)
+					}
+				}
+			}
+			if len(pr) == 0 {
+				continue
+			}
+			rows++
+			fmt.Fprintf(&t, "| %s | %.2fx | %.2fx–%.2fx | %d of %d |\n", k, median(pr), slices.Min(pr), slices.Max(pr), atOrBelowBest(pr), len(pr))
+		}
+		if rows > 0 {
+			b.WriteString(t.String() + "\n")
+		}
 	}
 }
