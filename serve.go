@@ -78,10 +78,10 @@ type serveState struct {
 	onEnd     func(CloseEvent)
 	ended     atomic.Bool
 	run       atomic.Int32 // who serves c: see runActive
-	ready     func()      // c.serveReady(s), made once: a go statement with it allocates nothing
-	handle    pollHandle  // the epoll registration, on Linux
-	poller    *poller     // guarded by pollers.mu; nil: served by a goroutine of its own
-	id        uint32      // guarded by pollers.mu: the connection's key in poller
+	ready     func()       // c.serveReady(s), made once: a go statement with it allocates nothing
+	handle    pollHandle   // the epoll registration, on Linux
+	poller    *poller      // guarded by pollers.mu; nil: served by a goroutine of its own
+	id        uint32       // guarded by pollers.mu: the connection's key in poller
 	mu        sync.Mutex
 	deadline  *time.Timer // guarded by mu: SetReadDeadline's, made by the first
 	// left counts what onEnd waits for: the connection's end, and the last
