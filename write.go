@@ -394,10 +394,11 @@ func (c *Conn) writeFrame(frame []byte) error {
 	return nil
 }
 
-// writeTwo writes a header and a payload, in one system call on a socket.
-// The caller holds frameLock.
+// writeTwo writes a header and a payload, as one delivery where the
+// stream can (one system call on a socket, one flush on HTTP/2). The
+// caller holds frameLock.
 func (c *Conn) writeTwo(hdr, payload []byte) error {
-	ns, ok := c.stream.(*netStream)
+	bw, ok := c.stream.(buffersWriter)
 	if !ok {
 		if _, err := c.stream.Write(hdr); err != nil {
 			return err
@@ -407,7 +408,7 @@ func (c *Conn) writeTwo(hdr, payload []byte) error {
 	}
 	c.iov = [2][]byte{hdr, payload}
 	c.bufs = c.iov[:]
-	_, err := c.bufs.WriteTo(ns.Conn)
+	_, err := bw.writeBuffers(&c.bufs)
 	c.iov = [2][]byte{} // keep no reference to the caller's payload
 	return err
 }
