@@ -367,3 +367,27 @@ func TestH2UpgradeNeedsNoHijack(t *testing.T) {
 	require.Equal(t, "h1", string(msg))
 	require.False(t, errors.Is(err, ErrBadHandshake))
 }
+
+// TestH2Serve: Serve runs an HTTP/2 connection in a goroutine of its own
+// (there is no socket to poll), echo and close included.
+func TestH2Serve(t *testing.T) {
+	stats := &Stats{}
+	_, _, p, _, c := connectH2(t, &Upgrader{Stats: stats, PingInterval: time.Hour})
+	ended := make(chan CloseEvent, 1)
+	require.NoError(t, c.Serve(func(typ MessageType, r io.Reader) {
+		msg, _ := io.ReadAll(r)
+		_ = c.WriteMessage(typ, msg)
+	}, func(ev CloseEvent) { ended <- ev }))
+	p.send(fin|wText, []byte("served"))
+	p.wantFrame(fin|wText, "served")
+	p.sendClose(StatusNormalClosure, "")
+	p.wantClose(StatusNormalClosure)
+	p.wantEOF()
+	select {
+	case ev := <-ended:
+		require.True(t, ev.WasClean)
+	case <-time.After(wireTimeout):
+		t.Fatal("onEnd was not called")
+	}
+	require.Equal(t, uint64(1), stats.Snapshot().ServeFallbacks)
+}

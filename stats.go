@@ -42,8 +42,8 @@ type StatsSnapshot struct {
 	Traffic Traffic
 	// ServeFallbacks counts the connections Serve ran in a goroutine of
 	// their own rather than on the poller: a stream that is not a socket
-	// (TLS), a platform without the poller, or the poller unavailable
-	// (the per-user epoll watch limit).
+	// (TLS, an HTTP/2 stream), a platform without the poller, or the
+	// poller unavailable (the per-user epoll watch limit).
 	ServeFallbacks uint64
 }
 
