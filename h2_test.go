@@ -26,7 +26,7 @@ type h2Server struct {
 	tcp   atomic.Int32       // TCP connections accepted
 }
 
-func startH2Server(t *testing.T, u *Upgrader) *h2Server {
+func startH2Server(t testing.TB, u *Upgrader) *h2Server {
 	t.Helper()
 	s := &h2Server{conns: make(chan *Conn, 4), reqs: make(chan *http.Request, 4)}
 	s.srv = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -59,7 +59,7 @@ func startH2Server(t *testing.T, u *Upgrader) *h2Server {
 
 // conn waits for the next upgraded connection; it is terminated at the
 // end of the test.
-func (s *h2Server) conn(t *testing.T) (*Conn, *http.Request) {
+func (s *h2Server) conn(t testing.TB) (*Conn, *http.Request) {
 	t.Helper()
 	select {
 	case c := <-s.conns:
@@ -73,7 +73,7 @@ func (s *h2Server) conn(t *testing.T) (*Conn, *http.Request) {
 
 // h2Conn is conn for a request that must have come as an HTTP/2
 // extended CONNECT.
-func (s *h2Server) h2Conn(t *testing.T) *Conn {
+func (s *h2Server) h2Conn(t testing.TB) *Conn {
 	t.Helper()
 	c, r := s.conn(t)
 	require.Equal(t, 2, r.ProtoMajor, "not HTTP/2")

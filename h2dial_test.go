@@ -16,7 +16,7 @@ import (
 // HTTP/2 (h2c with prior knowledge), closed at the end of the test.
 // net/http's Transport cannot be used: it refuses the :protocol header
 // before its HTTP/2 code, which would send it, sees the request.
-func h2Transport(t *testing.T) *http2.Transport {
+func h2Transport(t testing.TB) *http2.Transport {
 	tr := &http2.Transport{
 		AllowHTTP: true,
 		DialTLSContext: func(ctx context.Context, network, addr string, _ *tls.Config) (net.Conn, error) {
