@@ -391,3 +391,42 @@ func TestH2Serve(t *testing.T) {
 	}
 	require.Equal(t, uint64(1), stats.Snapshot().ServeFallbacks)
 }
+
+// TestH2ViolationResets: a protocol violation gets its close frame, then
+// the stream is reset at once: an HTTP/2 stream cannot be half-closed
+// from a handler to linger as TCP does.
+func TestH2ViolationResets(t *testing.T) {
+	_, _, p, st, c := connectH2(t, &Upgrader{ReadLimit: 10})
+	p.send(fin|wBinary, make([]byte, 100))
+	_, _, err := c.ReadMessage()
+	require.ErrorIs(t, err, ErrMessageTooBig)
+	p.wantClose(StatusMessageTooBig)
+	require.Equal(t, http2.ErrCodeInternal, st.wantReset())
+	ev := wantDone(t, c)
+	require.Equal(t, StatusAbnormalClosure, ev.Code, "as over HTTP/1.1")
+	require.ErrorIs(t, ev.Err, ErrMessageTooBig)
+	require.Equal(t, SideLocal, ev.Initiator)
+	require.False(t, ev.WasClean)
+}
+
+// TestH2CloseTimeout: a peer that never answers our close frame has its
+// stream reset at the close timeout.
+func TestH2CloseTimeout(t *testing.T) {
+	_, _, p, st, c := connectH2(t, &Upgrader{CloseTimeout: 100 * time.Millisecond})
+	err := c.Close(4003, "late")
+	require.ErrorIs(t, err, ErrCloseTimeout)
+	require.Equal(t, "late", p.wantClose(4003))
+	require.Equal(t, http2.ErrCodeInternal, st.wantReset())
+	require.ErrorIs(t, wantDone(t, c).Err, ErrCloseTimeout)
+}
+
+// TestH2Heartbeat: a peer that answers no ping is terminated: its stream
+// is reset.
+func TestH2Heartbeat(t *testing.T) {
+	_, _, p, st, c := connectH2(t, &Upgrader{PingInterval: 50 * time.Millisecond})
+	f, err := p.readFrame()
+	require.NoError(t, err)
+	require.Equal(t, byte(fin|wPing), f.first)
+	require.Equal(t, http2.ErrCodeInternal, st.wantReset())
+	require.ErrorIs(t, wantDone(t, c).Err, ErrPongTimeout)
+}

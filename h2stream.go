@@ -47,7 +47,8 @@ type h2Stream struct {
 	wdl     time.Time
 	writing bool
 
-	stopWatch func() bool // stops the watch of the request's context
+	watchMu   sync.Mutex
+	stopWatch func() bool // stops the watch of the request's context; guarded by watchMu
 }
 
 // errStreamGone ends a Conn whose HTTP/2 stream ended under it.
@@ -68,6 +69,8 @@ func newH2Stream(w http.ResponseWriter, r *http.Request) *h2Stream {
 // still ours: the handler returned, or the stream or its connection was
 // reset. From then on the writer is not used.
 func (s *h2Stream) watch(ctx context.Context, gone func()) {
+	s.watchMu.Lock()
+	defer s.watchMu.Unlock()
 	s.stopWatch = context.AfterFunc(ctx, func() {
 		if s.end() {
 			gone()
@@ -218,7 +221,11 @@ func (s *h2Stream) reset() error {
 	return s.body.Close()
 }
 
+// stop stops the watch: the stream ends by our hand. The heartbeat may
+// end the Conn before Upgrade has set the watch up.
 func (s *h2Stream) stop() {
+	s.watchMu.Lock()
+	defer s.watchMu.Unlock()
 	if s.stopWatch != nil {
 		s.stopWatch()
 	}
