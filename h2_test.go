@@ -430,3 +430,38 @@ func TestH2Heartbeat(t *testing.T) {
 	require.Equal(t, http2.ErrCodeInternal, st.wantReset())
 	require.ErrorIs(t, wantDone(t, c).Err, ErrPongTimeout)
 }
+
+// TestH2ServerTimeoutsLifted: the http.Server's ReadTimeout and
+// WriteTimeout bound the upgrade request only, as over HTTP/1.1: the
+// WebSocket outlives them.
+func TestH2ServerTimeoutsLifted(t *testing.T) {
+	const timeout = 100 * time.Millisecond
+	srv := &h2Server{conns: make(chan *Conn, 1), reqs: make(chan *http.Request, 1)}
+	u := &Upgrader{}
+	srv.srv = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := u.Upgrade(w, r, nil)
+		if err != nil {
+			return
+		}
+		srv.reqs <- r
+		srv.conns <- c
+		<-c.Done()
+	}))
+	srv.srv.Config.ReadTimeout, srv.srv.Config.WriteTimeout = timeout, timeout
+	srv.srv.Config.Protocols = new(http.Protocols)
+	srv.srv.Config.Protocols.SetUnencryptedHTTP2(true)
+	srv.srv.Start()
+	t.Cleanup(srv.srv.Close)
+	client := dialH2(t, srv.srv.Listener.Addr().String())
+	p, _ := client.openWebSocket("/ws")
+	c := srv.h2Conn(t)
+	// Not a synchronization: the server's timeouts must pass, several
+	// times over, before the connection is used again.
+	<-time.After(3 * timeout)
+	p.send(fin|wText, []byte("later"))
+	_, msg, err := c.ReadMessage()
+	require.NoError(t, err)
+	require.Equal(t, "later", string(msg))
+	require.NoError(t, c.WriteMessage(TextMessage, []byte("still")))
+	p.wantFrame(fin|wText, "still")
+}

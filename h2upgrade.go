@@ -54,6 +54,11 @@ func (u *Upgrader) upgradeH2(w http.ResponseWriter, r *http.Request, responseHea
 	}
 
 	s := newH2Stream(w, r)
+	// The http.Server's ReadTimeout and WriteTimeout bound the request,
+	// not the WebSocket, as they do over HTTP/1.1, where the hijack lifts
+	// them: net/http would reset the stream when they pass.
+	_ = s.rc.SetReadDeadline(time.Time{})
+	_ = s.rc.SetWriteDeadline(time.Time{})
 	// Without a deadline, a client that does not read could hold the
 	// handler in the answer's flush.
 	_ = s.SetWriteDeadline(time.Now().Add(cfg.closeTimeout))
