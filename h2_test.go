@@ -271,6 +271,7 @@ func TestH2WriteTimeout(t *testing.T) {
 	require.Equal(t, http2.ErrCodeInternal, st.wantReset())
 	ev := wantDone(t, c)
 	require.ErrorIs(t, ev.Err, ErrWriteTimeout)
+	require.Equal(t, SideLocal, ev.Initiator)
 }
 
 // TestH2GroupDrain: Group.Shutdown closes HTTP/2 connections with 1001

@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -49,6 +50,9 @@ type h2Stream struct {
 
 	watchMu   sync.Mutex
 	stopWatch func() bool // stops the watch of the request's context; guarded by watchMu
+
+	reading atomic.Int32 // reads under way
+	gone    atomic.Bool  // the request's context ended under the Conn
 }
 
 // errStreamGone ends a Conn whose HTTP/2 stream ended under it.
@@ -68,11 +72,17 @@ func newH2Stream(w http.ResponseWriter, r *http.Request) *h2Stream {
 // watch calls gone once the request's context ends while the stream is
 // still ours: the handler returned, or the stream or its connection was
 // reset. From then on the writer is not used.
+//
+// A call blocked on the stream reports the end itself, with its own
+// cause: a write whose deadline made net/http reset the stream, or a read
+// that the reset or the handler's return ends. gone is for the end that
+// no call is there to see.
 func (s *h2Stream) watch(ctx context.Context, gone func()) {
 	s.watchMu.Lock()
 	defer s.watchMu.Unlock()
 	s.stopWatch = context.AfterFunc(ctx, func() {
-		if s.end() {
+		s.gone.Store(true)
+		if s.end() && !s.writeDeadlinePassed() && s.reading.Load() == 0 {
 			gone()
 		}
 	})
@@ -88,7 +98,30 @@ func (s *h2Stream) end() bool {
 	return first
 }
 
-func (s *h2Stream) Read(p []byte) (int, error) { return s.body.Read(p) }
+// Read reads the request body. When the stream has been reset under it,
+// the error says why: a passed write deadline resets the whole stream,
+// reads included, so a reader may see it before the writer does.
+func (s *h2Stream) Read(p []byte) (int, error) {
+	s.reading.Add(1)
+	n, err := s.body.Read(p)
+	s.reading.Add(-1)
+	switch {
+	case err == nil || err == io.EOF:
+	case s.writeDeadlinePassed():
+		err = fmt.Errorf("websocket: HTTP/2 stream reset: %w: %w", ErrWriteTimeout, os.ErrDeadlineExceeded)
+	case s.gone.Load():
+		err = fmt.Errorf("%w: %w", errStreamGone, err)
+	}
+	return n, err
+}
+
+// writeDeadlinePassed reports whether a write deadline is set and has
+// passed: net/http has reset the stream, or is about to.
+func (s *h2Stream) writeDeadlinePassed() bool {
+	s.dlMu.Lock()
+	defer s.dlMu.Unlock()
+	return !s.wdl.IsZero() && !time.Now().Before(s.wdl)
+}
 
 // Write writes p as DATA and flushes it.
 func (s *h2Stream) Write(p []byte) (int, error) {
