@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	"golang.org/x/net/http2"
@@ -116,4 +117,22 @@ func TestH2DialRefused(t *testing.T) {
 	body, _ := io.ReadAll(resp.Body)
 	require.Contains(t, string(body), "origin not allowed")
 	require.Equal(t, uint64(1), stats.Snapshot().Refused[Refusal{Status: 403, Reason: RefusalStatus}])
+}
+
+// TestH2DialWriteTimeout: a server that does not read holds a client's
+// write at its flow-control window until the WriteTimeout, which resets
+// the stream.
+func TestH2DialWriteTimeout(t *testing.T) {
+	srv := startH2Server(t, &Upgrader{ReadLimit: -1})
+	d := &Dialer{HTTP2Transport: h2Transport(t), WriteTimeout: 200 * time.Millisecond}
+	client, server := dialH2Pair(t, srv, d)
+	// net/http's server grants a stream 1 MiB until its handler reads.
+	err := client.WriteMessage(BinaryMessage, make([]byte, 4<<20))
+	require.ErrorIs(t, err, ErrWriteTimeout)
+	ev := wantDone(t, client)
+	require.ErrorIs(t, ev.Err, ErrWriteTimeout)
+	require.Equal(t, SideLocal, ev.Initiator)
+	_, _, err = server.ReadMessage()
+	require.Equal(t, StatusAbnormalClosure, CloseStatus(err), "%v", err)
+	require.Equal(t, SidePeer, wantDone(t, server).Initiator)
 }

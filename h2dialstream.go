@@ -32,7 +32,7 @@ type h2DialStream struct {
 	local   net.Addr       // guarded by mu
 	remote  net.Addr       // guarded by mu
 	timers  [2]*time.Timer // read and write deadlines; guarded by mu
-	expired bool           // a deadline reset the stream; guarded by mu
+	expired [2]bool        // which deadline reset the stream; guarded by mu
 }
 
 const (
@@ -74,7 +74,8 @@ func (s *h2DialStream) Write(p []byte) (int, error) {
 }
 
 // explain names a passed deadline as the reason of an error that the
-// reset it caused gave.
+// reset it caused gave. A write deadline's reset ends reads too, so a
+// reader may see it first: it is a write timeout whoever sees it.
 func (s *h2DialStream) explain(err error) error {
 	if err == nil || err == io.EOF {
 		return err
@@ -82,7 +83,10 @@ func (s *h2DialStream) explain(err error) error {
 	s.mu.Lock()
 	expired := s.expired
 	s.mu.Unlock()
-	if expired {
+	switch {
+	case expired[writeTimer]:
+		return fmt.Errorf("websocket: HTTP/2 stream reset: %w: %w", ErrWriteTimeout, os.ErrDeadlineExceeded)
+	case expired[readTimer]:
 		return fmt.Errorf("websocket: HTTP/2 stream: %w: %w", os.ErrDeadlineExceeded, err)
 	}
 	return err
@@ -99,15 +103,15 @@ func (s *h2DialStream) setDeadline(which int, t time.Time) error {
 		s.timers[which] = nil
 	}
 	if !t.IsZero() {
-		s.timers[which] = time.AfterFunc(time.Until(t), s.expire)
+		s.timers[which] = time.AfterFunc(time.Until(t), func() { s.expire(which) })
 	}
 	return nil
 }
 
 // expire resets the stream at a passed deadline.
-func (s *h2DialStream) expire() {
+func (s *h2DialStream) expire(which int) {
 	s.mu.Lock()
-	s.expired = true
+	s.expired[which] = true
 	s.mu.Unlock()
 	_ = s.reset()
 }
