@@ -6,6 +6,7 @@ import (
 	"context"
 	"io"
 	"testing"
+	"unsafe"
 )
 
 // This file is left out of -race builds: the race detector makes
@@ -175,5 +176,14 @@ func TestBroadcastDoesNotAllocate(t *testing.T) {
 	})
 	if allocs != 0 {
 		t.Errorf("%v allocations per broadcast to %d connections, want 0", allocs, len(conns))
+	}
+}
+
+// TestConnSize: what every connection carries, idle or not, stays within
+// the allocator's 768-byte class; what only some connections use (the
+// heartbeat, compression, statistics, Serve) hangs off pointers.
+func TestConnSize(t *testing.T) {
+	if size := unsafe.Sizeof(Conn{}); size > 768 {
+		t.Errorf("Conn is %d bytes, over the 768-byte size class", size)
 	}
 }

@@ -211,11 +211,11 @@ func (c *Conn) lockUntil(l *waitLock, stop <-chan struct{}, bound time.Time) boo
 // broadcast may bound more tightly (writeBound). The caller holds msgLock
 // and frameLock.
 func (c *Conn) armDataWriteDeadline() {
-	if c.writeBound.IsZero() {
+	if c.writeBound == 0 {
 		c.armWriteDeadline()
 		return
 	}
-	bound := c.writeBound
+	bound := time.Unix(0, c.writeBound)
 	if d := time.Now().Add(c.writeTimeout); c.writeTimeout > 0 && d.Before(bound) {
 		bound = d
 	}
@@ -227,7 +227,7 @@ func (c *Conn) armDataWriteDeadline() {
 // WriteTimeout, the next write arms its own). The caller holds msgLock
 // and frameLock.
 func (c *Conn) endDataWrite() {
-	if c.writeBound.IsZero() || c.writeTimeout > 0 {
+	if c.writeBound == 0 || c.writeTimeout > 0 {
 		return
 	}
 	var t time.Time

@@ -224,9 +224,9 @@ func TestDialAcceptsResponses(t *testing.T) {
 			assert.Equal(t, tt.proto, c.Subprotocol())
 			assert.Equal(t, roleClient, c.role)
 			if tt.deflate == nil {
-				assert.False(t, c.deflate.on)
+				assert.Nil(t, c.deflate)
 			} else {
-				assert.True(t, c.deflate.on)
+				assert.NotNil(t, c.deflate)
 				assert.Equal(t, *tt.deflate, c.deflate.params)
 			}
 		})

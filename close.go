@@ -332,8 +332,8 @@ func (c *Conn) finish(orderly bool) {
 	}
 	c.stopHeartbeat()
 	c.ft.stop()
-	if c.deflate.on && !c.deflate.params.localNoContext {
-		c.deflate.sweeper.forget(c)
+	if d := c.deflate; d != nil && !d.params.localNoContext {
+		d.sweeper.forget(c)
 	}
 	if c.onEnd != nil {
 		c.onEnd()

@@ -52,11 +52,10 @@ const windowSize = 32 << 10
 // messages uncompressed: deflate makes short messages longer.
 const defaultCompressionThreshold = 128
 
-// deflateState is a Conn's permessage-deflate. It lives in the Conn, so
-// that negotiating costs no allocation; what a message needs comes from
-// pools, and only context takeover keeps it between messages.
+// deflateState is a Conn's permessage-deflate, made when it is negotiated,
+// so that a connection without it does not carry it; what a message needs
+// comes from pools, and only context takeover keeps it between messages.
 type deflateState struct {
-	on        bool // negotiated
 	params    deflateParams
 	threshold int
 	enabled   atomic.Bool // SetWriteCompression
@@ -102,7 +101,7 @@ var inflateStates = sync.Pool{New: func() any { return new(inflateState) }}
 // compressor returns the compressor of a message about to be written, its
 // output going to w. The caller holds msgLock.
 func (c *Conn) compressor(w *messageWriter) *flate.Writer {
-	d := &c.deflate
+	d := c.deflate
 	d.cw = w
 	bits := d.params.windowBits()
 	if d.params.localNoContext {
@@ -133,7 +132,7 @@ func (d *deflateState) compressed(p []byte) {
 // releaseCompressor takes a message's compressor back. The caller holds
 // msgLock.
 func (c *Conn) releaseCompressor(fw *flate.Writer) {
-	d := &c.deflate
+	d := c.deflate
 	d.cw = nil
 	if fw != d.fw {
 		putFlateWriter(fw, d.params.windowBits())
@@ -144,7 +143,7 @@ func (c *Conn) releaseCompressor(fw *flate.Writer) {
 // written from then on, when permessage-deflate was negotiated; a message
 // that would not shrink can go out as it is. Safe from any goroutine.
 func (c *Conn) SetWriteCompression(enabled bool) {
-	if c.deflate.on {
+	if c.deflate != nil {
 		c.deflate.enabled.Store(enabled)
 	}
 }

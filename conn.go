@@ -68,11 +68,11 @@ type Conn struct {
 	closeTimeout  time.Duration
 	writeTimeout  time.Duration
 	readLimit     atomic.Int64
-	hb            heartbeat
+	hb            atomic.Pointer[heartbeat] // nil until the heartbeat is first turned on
 	ft            frameTimer
-	deflate       deflateState // permessage-deflate, when deflate.on
-	counts        *connCounts  // nil unless Stats, OnEnd or Logger asked
-	onEnd         func()       // run once the connection has ended: leaves its Group
+	deflate       *deflateState // permessage-deflate; nil when not negotiated
+	counts        *connCounts   // nil unless Stats, OnEnd or Logger asked
+	onEnd         func()        // run once the connection has ended: leaves its Group
 	served        atomic.Pointer[serveState]
 	readDeadline  atomic.Int64 // SetReadDeadline's, in Unix nanoseconds; 0 for none
 	writeDeadline atomic.Int64 // SetWriteDeadline's, in Unix nanoseconds; 0 for none. Control frames lift it once closing
@@ -98,10 +98,8 @@ type Conn struct {
 	msgWriters  [2]messageWriter    // guarded by msgLock; NextWriter alternates them
 	writers     uint64              // guarded by msgLock; counts NextWriter calls
 	hdr         [maxHeaderSize]byte // guarded by frameLock
-	iov         [2][]byte           // guarded by frameLock
-	bufs        net.Buffers         // guarded by frameLock
 	writeBroken bool                // guarded by frameLock: a failed write left a frame half sent
-	writeBound  time.Time           // guarded by msgLock: a broadcast's bound on the write of its message
+	writeBound  int64               // guarded by msgLock: a broadcast's bound on the write of its message, in Unix nanoseconds; 0 for none
 
 	pingMu      sync.Mutex
 	pings       []*pingWaiter // guarded by pingMu
@@ -178,11 +176,10 @@ func newConn(s stream, cfg connConfig) *Conn {
 	c.done = make(chan struct{})
 	c.readLimit.Store(cfg.readLimit)
 	if cfg.deflate != nil {
-		c.deflate.on = true
-		c.deflate.params, c.deflate.threshold = *cfg.deflate, cfg.deflateMin
-		c.deflate.enabled.Store(true)
-		c.deflate.sent.window = 1 << c.deflate.params.windowBits()
-		c.deflate.sweeper = idleCompressors
+		d := &deflateState{params: *cfg.deflate, threshold: cfg.deflateMin, sweeper: idleCompressors}
+		d.enabled.Store(true)
+		d.sent.window = 1 << d.params.windowBits()
+		c.deflate = d
 	}
 	if c.counts = newConnCounts(&cfg); c.counts != nil && cfg.stats != nil {
 		cfg.stats.opened(c)

@@ -140,24 +140,42 @@ func BenchmarkEcho(b *testing.B) {
 	for _, bs := range benchSizes {
 		b.Run(bs.name, func(b *testing.B) {
 			c, _ := benchConn(bs.size)
-			b.SetBytes(int64(bs.size))
-			b.ReportAllocs()
-			for b.Loop() {
-				typ, r, err := c.NextReader()
-				if err != nil {
-					b.Fatal(err)
-				}
-				w, err := c.NextWriter(typ)
-				if err != nil {
-					b.Fatal(err)
-				}
-				if _, err := io.Copy(w, r); err != nil {
-					b.Fatal(err)
-				}
-				if err := w.Close(); err != nil {
-					b.Fatal(err)
-				}
-			}
+			benchEcho(b, c, bs.size)
 		})
+	}
+}
+
+// BenchmarkEchoStats is BenchmarkEcho with Upgrader.Stats set: the price
+// of counting, without the system calls that hide it in a real echo.
+// Compare with benchstat, run interleaved with BenchmarkEcho.
+func BenchmarkEchoStats(b *testing.B) {
+	for _, bs := range benchSizes {
+		b.Run(bs.name, func(b *testing.B) {
+			c, _ := benchConn(bs.size)
+			c.counts = newConnCounts(&connConfig{stats: new(Stats)})
+			benchEcho(b, c, bs.size)
+		})
+	}
+}
+
+// benchEcho reads each message and writes it back with io.Copy.
+func benchEcho(b *testing.B, c *Conn, size int) {
+	b.SetBytes(int64(size))
+	b.ReportAllocs()
+	for b.Loop() {
+		typ, r, err := c.NextReader()
+		if err != nil {
+			b.Fatal(err)
+		}
+		w, err := c.NextWriter(typ)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := io.Copy(w, r); err != nil {
+			b.Fatal(err)
+		}
+		if err := w.Close(); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

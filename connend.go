@@ -115,18 +115,20 @@ type connCounts struct {
 	outCompressed bool
 }
 
-// load reads the counts. A nil connCounts reads as zero.
+// load reads the counts. A nil connCounts reads as zero. A part is read
+// before its total, which frameIn and frameOut add to first, so that a
+// total is never seen below its compressed part while traffic flows.
 func (cc *connCounts) load() Traffic {
 	if cc == nil {
 		return Traffic{}
 	}
-	return Traffic{
-		MessagesIn: cc.messagesIn.Load(), MessagesOut: cc.messagesOut.Load(),
-		BytesIn: cc.bytesIn.Load(), BytesOut: cc.bytesOut.Load(),
-		CompressedIn: cc.compressedIn.Load(), CompressedOut: cc.compressedOut.Load(),
-		CompressedBytesIn: cc.compressedBytesIn.Load(), CompressedBytesOut: cc.compressedBytesOut.Load(),
-		InflatedBytesIn: cc.inflatedBytesIn.Load(), DeflatedBytesOut: cc.deflatedBytesOut.Load(),
-	}
+	var t Traffic
+	t.CompressedIn, t.CompressedOut = cc.compressedIn.Load(), cc.compressedOut.Load()
+	t.CompressedBytesIn, t.CompressedBytesOut = cc.compressedBytesIn.Load(), cc.compressedBytesOut.Load()
+	t.InflatedBytesIn, t.DeflatedBytesOut = cc.inflatedBytesIn.Load(), cc.deflatedBytesOut.Load()
+	t.MessagesIn, t.MessagesOut = cc.messagesIn.Load(), cc.messagesOut.Load()
+	t.BytesIn, t.BytesOut = cc.bytesIn.Load(), cc.bytesOut.Load()
+	return t
 }
 
 // frameIn counts a data frame read: its payload, and the message when it

@@ -55,7 +55,7 @@ func TestDialEcho(t *testing.T) {
 	for _, mode := range []CompressionMode{CompressionDisabled, CompressionNoContextTakeover, CompressionContextTakeover} {
 		t.Run(fmt.Sprintf("compression %d", mode), func(t *testing.T) {
 			client, server := dialPair(t, &Upgrader{Compression: mode}, &Dialer{Compression: mode})
-			assert.Equal(t, mode != CompressionDisabled, client.deflate.on)
+			assert.Equal(t, mode != CompressionDisabled, client.deflate != nil)
 			echo(server)
 			for _, n := range sizes {
 				for _, typ := range []MessageType{TextMessage, BinaryMessage} {

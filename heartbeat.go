@@ -33,14 +33,25 @@ type heartbeat struct {
 // of its own. Safe from any goroutine; it replaces the Upgrader's
 // PingInterval and PongTimeout.
 func (c *Conn) SetHeartbeat(interval, pongTimeout time.Duration) {
-	hb := &c.hb
+	hb := c.hb.Load()
+	if hb == nil {
+		if interval <= 0 {
+			return // off, and never on: nothing to stop
+		}
+		// Made on first use, so that a connection without a heartbeat
+		// does not carry one.
+		c.hb.CompareAndSwap(nil, new(heartbeat)) // or another SetHeartbeat made it
+		hb = c.hb.Load()
+	}
 	hb.mu.Lock()
 	defer hb.mu.Unlock()
 	if hb.timer != nil {
 		hb.timer.Stop()
 		hb.timer = nil
 	}
-	if interval <= 0 || hb.stopped {
+	// closing is set before stopHeartbeat looks for a heartbeat: one made
+	// after that look finds it set here.
+	if interval <= 0 || hb.stopped || c.closing.Load() {
 		return
 	}
 	if pongTimeout <= 0 {
@@ -56,7 +67,7 @@ func (c *Conn) SetHeartbeat(interval, pongTimeout time.Duration) {
 // beat runs when the heartbeat's timer fires: after a ping's pong timeout,
 // or when the next ping is due.
 func (c *Conn) beat(gen uint64) {
-	hb := &c.hb
+	hb := c.hb.Load() // not nil: it armed the timer
 	hb.mu.Lock()
 	if hb.timer == nil || hb.gen != gen {
 		hb.mu.Unlock()
@@ -100,7 +111,10 @@ func (hb *heartbeat) nextWake() time.Time {
 
 // pongArrived tells the heartbeat that the peer answered.
 func (c *Conn) pongArrived() {
-	hb := &c.hb
+	hb := c.hb.Load()
+	if hb == nil {
+		return // an unsolicited pong, or one for Ping
+	}
 	hb.mu.Lock()
 	hb.awaiting = false
 	hb.mu.Unlock()
@@ -109,7 +123,10 @@ func (c *Conn) pongArrived() {
 // stopHeartbeat turns the heartbeat off for good, when the closing
 // handshake starts or the connection ends.
 func (c *Conn) stopHeartbeat() {
-	hb := &c.hb
+	hb := c.hb.Load()
+	if hb == nil {
+		return // never on; closing keeps SetHeartbeat from turning it on
+	}
 	hb.mu.Lock()
 	defer hb.mu.Unlock()
 	hb.stopped = true

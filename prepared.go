@@ -117,10 +117,12 @@ func (c *Conn) WritePreparedMessage(pm *PreparedMessage) error {
 // that is not zero (see Broadcast). The caller holds msgLock, which it
 // releases.
 func (c *Conn) writePreparedLocked(pm *PreparedMessage, bound time.Time) error {
-	c.writeBound = bound
+	if !bound.IsZero() {
+		c.writeBound = bound.UnixNano()
+	}
 	op, _ := pm.typ.opcode()
 	f, rsv := &pm.plain, byte(0)
-	if d := &c.deflate; d.on && d.enabled.Load() && pm.Len() >= d.threshold {
+	if d := c.deflate; d != nil && d.enabled.Load() && pm.Len() >= d.threshold {
 		if !d.params.localNoContext {
 			// Compressed for this connection alone: see PreparedMessage.
 			return c.writeCompressedLocked(op, pm.typ, pm.plain.payload())
@@ -128,7 +130,7 @@ func (c *Conn) writePreparedLocked(pm *PreparedMessage, bound time.Time) error {
 		f, rsv = pm.deflatedFrame(d.params.windowBits()), rsv1
 	}
 	defer func() {
-		c.writeBound = time.Time{}
+		c.writeBound = 0
 		c.msgLock.unlock()
 	}()
 	var err error

@@ -47,7 +47,7 @@ func (c *Conn) nextFrame() (data bool, err error) {
 		return false, err
 	}
 	var allowedRSV byte
-	if c.deflate.on {
+	if c.deflate != nil {
 		allowedRSV = rsv1
 	}
 	if err := checkHeader(h, c.role, allowedRSV); err != nil {

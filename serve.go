@@ -77,7 +77,7 @@ type serveState struct {
 	onMessage func(MessageType, io.Reader)
 	onEnd     func(CloseEvent)
 	ended     atomic.Bool
-	parked    atomic.Bool // waiting in the poller: whoever unsets it serves c next
+	run       atomic.Int32 // who serves c: see runActive
 	ready     func()      // c.serveReady(s), made once: a go statement with it allocates nothing
 	handle    pollHandle  // the epoll registration, on Linux
 	poller    *poller     // guarded by pollers.mu; nil: served by a goroutine of its own
@@ -101,8 +101,61 @@ func (s *serveState) end(c *Conn) {
 	}
 	s.mu.Unlock()
 	s.release(c)
-	if s.parked.CompareAndSwap(true, false) {
+	if s.take() {
 		s.release(c) // parked: no goroutine serves c, and none will
+	}
+}
+
+// Who serves a connection, in serveState.run. A goroutine serves it
+// (runActive) until it finds nothing to read and parks it (runParked);
+// whoever takes it back from the poller serves it next. The poller's
+// registration is edge-triggered: it reports bytes that arrive while a
+// goroutine still serves the connection as well, which marks it
+// runAgain, so that the goroutine reads again instead of parking.
+const (
+	runActive int32 = iota
+	runParked
+	runAgain
+)
+
+// take takes a parked connection to serve it, and reports whether it
+// was parked.
+func (s *serveState) take() bool { return s.run.CompareAndSwap(runParked, runActive) }
+
+// park leaves the connection to the poller, unless bytes arrived since
+// the goroutine serving it last found nothing: it reports whether it
+// parked, and the goroutine must read again when it did not.
+func (s *serveState) park() bool {
+	for {
+		switch s.run.Load() {
+		case runAgain:
+			if s.run.CompareAndSwap(runAgain, runActive) {
+				return false
+			}
+		default: // runActive
+			if s.run.CompareAndSwap(runActive, runParked) {
+				return true
+			}
+		}
+	}
+}
+
+// readable tells a connection's state that its socket turned readable,
+// and reports whether it was parked, in which case the caller serves it.
+func (s *serveState) readable() bool {
+	for {
+		switch st := s.run.Load(); st {
+		case runParked:
+			if s.run.CompareAndSwap(runParked, runActive) {
+				return true
+			}
+		case runActive:
+			if s.run.CompareAndSwap(runActive, runAgain) {
+				return false
+			}
+		default: // runAgain: already told
+			return false
+		}
 	}
 }
 
@@ -135,20 +188,15 @@ func (c *Conn) serveReady(s *serveState) {
 		typ, r, err := c.nextServed()
 		switch {
 		case err == errIdle:
-			s.parked.Store(true)
-			if s.poller.rearm(s) {
+			// No system call: the registration stays, and reports the
+			// next bytes, even those that came since the read that found
+			// none (then park fails, and the loop reads them).
+			if s.park() {
 				if hook := serveParked.Load(); hook != nil {
 					(*hook)(c)
 				}
 				return
 			}
-			// The socket or the poller is gone. Unless the poller took c
-			// over, go on reading here: the read reports how c ended, or
-			// serves it without the poller.
-			if s.parked.CompareAndSwap(true, false) {
-				c.serveLoop(s)
-			}
-			return
 		case err != nil:
 			s.release(c)
 			return
@@ -165,7 +213,7 @@ func (c *Conn) serveReady(s *serveState) {
 // took the connection.
 func (c *Conn) takeServed() bool {
 	s := c.served.Load()
-	if s == nil || !s.parked.CompareAndSwap(true, false) {
+	if s == nil || !s.take() {
 		return false
 	}
 	c.beginRead()
@@ -197,7 +245,7 @@ func (c *Conn) serveDeadline(t time.Time) {
 	// message is the common case.
 	if s.deadline == nil {
 		s.deadline = time.AfterFunc(time.Until(t), func() {
-			if s.parked.CompareAndSwap(true, false) {
+			if s.take() {
 				c.serveReady(s)
 			}
 		})

@@ -9,7 +9,9 @@ import (
 
 // poller watches served connections that have nothing to read, so that
 // they need no goroutine: an epoll instance where each connection's socket
-// is registered one-shot and level-triggered. The poller's own goroutine
+// is registered once, edge-triggered, for as long as it is served, so that
+// parking a connection after a message costs no system call (see
+// serveState.run). The poller's own goroutine
 // waits for the epoll descriptor in the runtime's poller, like any socket,
 // so it holds no thread. A poller runs while it watches a connection.
 type poller struct {
@@ -38,10 +40,11 @@ var pollers struct {
 	p  *poller
 }
 
-// armed: readable, or the peer's end. One-shot, so that a socket is
-// reported once until serveReady asks again; level-triggered, so that
-// asking again reports bytes that came in meanwhile.
-const armed = syscall.EPOLLIN | syscall.EPOLLRDHUP | syscall.EPOLLONESHOT
+// watched: readable, or the peer's end; edge-triggered, so that bytes are
+// reported as they arrive, whoever serves the connection then, and not
+// again while they wait.
+// (syscall spells EPOLLET as a negative number.)
+const watched = syscall.EPOLLIN | syscall.EPOLLRDHUP | syscall.EPOLLET&0xFFFFFFFF
 
 // watch registers c with the poller, starting one if none runs, and
 // starts its first serveReady, which arms it once it finds nothing to
@@ -66,10 +69,11 @@ func watch(c *Conn, s *serveState) bool {
 		id++
 	}
 	p.next = id + 1
-	// Not armed yet: bytes may already wait in c's buffer, where epoll
-	// cannot see them, and two goroutines must never serve c at once.
+	// The first serveReady runs at once: bytes may already wait in c's
+	// buffer, where epoll cannot see them. s.run is runActive until it
+	// parks c, so an event meanwhile only asks it to read again.
 	s.handle.init(c.br.raw)
-	if !p.ctl(s, syscall.EPOLL_CTL_ADD, id, syscall.EPOLLONESHOT) {
+	if !p.ctl(s, syscall.EPOLL_CTL_ADD, id, watched) {
 		if len(p.conns) == 0 {
 			p.stop()
 		}
@@ -144,11 +148,6 @@ func (p *poller) ctl(s *serveState, op int, id uint32, events uint32) bool {
 	return h.ctlErr == nil
 }
 
-// rearm asks the poller to report s's socket once more.
-func (p *poller) rearm(s *serveState) bool {
-	return p.ctl(s, syscall.EPOLL_CTL_MOD, s.id, armed)
-}
-
 // run starts a goroutine for each connection whose socket turns readable,
 // until the poller is stopped.
 func (p *poller) run() {
@@ -177,7 +176,7 @@ func (p *poller) run() {
 			// goroutine keeps serving.
 			p.stop()
 			for _, c := range p.conns {
-				if s := c.served.Load(); s.parked.CompareAndSwap(true, false) {
+				if s := c.served.Load(); s.take() {
 					go c.serveLoop(s)
 				}
 			}
@@ -187,7 +186,7 @@ func (p *poller) run() {
 		}
 		for _, ev := range events[:n] {
 			if c := p.conns[uint32(ev.Fd)]; c != nil {
-				if s := c.served.Load(); s.parked.CompareAndSwap(true, false) {
+				if s := c.served.Load(); s.readable() {
 					p.dispatch(s)
 				}
 			}
@@ -197,8 +196,8 @@ func (p *poller) run() {
 }
 
 // forget drops a connection that has ended: closing its socket took it
-// out of the epoll set (were the socket kept open elsewhere, its one-shot
-// registration would report once more, for a key nobody holds). The last
+// out of the epoll set (were the socket kept open elsewhere, its
+// registration could report once more, for a key nobody holds). The last
 // one stops the poller.
 func forget(s *serveState) {
 	pollers.mu.Lock()

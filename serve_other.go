@@ -8,6 +8,5 @@ type poller struct{}
 
 type pollHandle struct{}
 
-func watch(*Conn, *serveState) bool    { return false }
-func (*poller) rearm(*serveState) bool { return false }
-func forget(*serveState)               {}
+func watch(*Conn, *serveState) bool { return false }
+func forget(*serveState)            {}

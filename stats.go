@@ -27,7 +27,10 @@ type Stats struct {
 // the caller's.
 type StatsSnapshot struct {
 	// Open is the number of connections open now; Opened counts every
-	// connection opened.
+	// connection opened. A connection is counted once Upgrade has written
+	// its 101 response, so a client's Dial may return a moment before.
+	// (One Stats may serve an Upgrader and a Dialer, but In, Out and
+	// Initiator then mean different things for each: keep one per role.)
 	Open   int
 	Opened uint64
 	// Refused counts handshakes refused, by HTTP status and reason. For a
@@ -72,6 +75,9 @@ const (
 )
 
 // Ending is a kind of connection end.
+//
+// Code is the peer's: any of the 2,000 codes from 3000 to 4999 is valid,
+// so an exporter that turns it into a label may want to group those.
 type Ending struct {
 	Code      StatusCode // CloseEvent.Code
 	Clean     bool       // CloseEvent.WasClean

@@ -46,7 +46,7 @@ func (c *Conn) writeMessage(typ MessageType, data []byte) error {
 	if !c.msgLock.lock(c.done) {
 		return c.writeClosedErr()
 	}
-	if d := &c.deflate; d.on && d.enabled.Load() && len(data) >= d.threshold {
+	if d := c.deflate; d != nil && d.enabled.Load() && len(data) >= d.threshold {
 		return c.writeCompressedLocked(op, typ, data)
 	}
 	defer c.msgLock.unlock()
@@ -106,7 +106,7 @@ func (c *Conn) startMessage(op opcode, typ MessageType) *messageWriter {
 	w := &c.msgWriters[c.writers&1]
 	c.writers++
 	*w = messageWriter{c: c, op: op, text: typ == TextMessage}
-	if d := &c.deflate; d.on && d.enabled.Load() {
+	if d := c.deflate; d != nil && d.enabled.Load() {
 		// A compressed message gathers its output in the stream buffer,
 		// so that up to 64 KiB of it leaves as one frame.
 		w.buf, w.pool = streamPool.get(), streamPool
@@ -305,7 +305,7 @@ func (w *messageWriter) release() {
 		w.c.wpool.put(w.buf)
 	}
 	w.buf = nil
-	w.c.writeBound = time.Time{}
+	w.c.writeBound = 0
 	w.c.msgLock.unlock()
 }
 
@@ -394,6 +394,14 @@ func (c *Conn) writeFrame(frame []byte) error {
 	return nil
 }
 
+// writeVector is the scratch of a vectored write.
+type writeVector struct {
+	iov  [2][]byte
+	bufs net.Buffers
+}
+
+var vectors = sync.Pool{New: func() any { return new(writeVector) }}
+
 // writeTwo writes a header and a payload, as one delivery where the
 // stream can (one system call on a socket, one flush on HTTP/2). The
 // caller holds frameLock.
@@ -406,10 +414,14 @@ func (c *Conn) writeTwo(hdr, payload []byte) error {
 		_, err := c.stream.Write(payload)
 		return err
 	}
-	c.iov = [2][]byte{hdr, payload}
-	c.bufs = c.iov[:]
-	_, err := bw.writeBuffers(&c.bufs)
-	c.iov = [2][]byte{} // keep no reference to the caller's payload
+	// net.Buffers escapes into the socket's writev: a pooled one, so that
+	// neither an allocation per write nor room in every Conn pays for it.
+	v := vectors.Get().(*writeVector)
+	v.iov = [2][]byte{hdr, payload}
+	v.bufs = v.iov[:]
+	_, err := bw.writeBuffers(&v.bufs)
+	v.iov = [2][]byte{} // keep no reference to the caller's payload
+	vectors.Put(v)
 	return err
 }
 
