@@ -59,14 +59,13 @@ type h2Stream struct {
 var errStreamGone = errors.New("websocket: the HTTP/2 stream ended: the handler returned before the connection ended, or the stream was reset")
 
 func newH2Stream(w http.ResponseWriter, r *http.Request) *h2Stream {
-	s := &h2Stream{
+	return &h2Stream{
 		body:   r.Body,
 		w:      w,
 		rc:     http.NewResponseController(w),
 		local:  h2Addr(r.Context().Value(http.LocalAddrContextKey), ""),
 		remote: h2Addr(nil, r.RemoteAddr),
 	}
-	return s
 }
 
 // watch calls gone once the request's context ends while the stream is
