@@ -466,3 +466,33 @@ func TestH2ServerTimeoutsLifted(t *testing.T) {
 	require.NoError(t, c.WriteMessage(TextMessage, []byte("still")))
 	p.wantFrame(fin|wText, "still")
 }
+
+// TestH2HTTPServerShutdown: http.Server.Shutdown waits for an HTTP/2
+// WebSocket, a request in flight to it, until a Group drain hooked on
+// RegisterOnShutdown ends it.
+func TestH2HTTPServerShutdown(t *testing.T) {
+	g := &Group{}
+	srv, _, p, _, c := connectH2(t, &Upgrader{Group: g})
+	drained := make(chan ShutdownResult, 1)
+	srv.srv.Config.RegisterOnShutdown(func() {
+		res, _ := g.Shutdown(context.Background(), StatusGoingAway, "bye")
+		drained <- res
+	})
+	shut := make(chan error, 1)
+	go func() { shut <- srv.srv.Config.Shutdown(context.Background()) }()
+	require.Equal(t, "bye", p.wantClose(StatusGoingAway))
+	select {
+	case err := <-shut:
+		t.Fatalf("Shutdown returned before the WebSocket ended: %v", err)
+	default:
+	}
+	p.sendClose(StatusGoingAway, "bye")
+	require.Equal(t, ShutdownResult{Clean: 1}, <-drained)
+	require.True(t, wantDone(t, c).WasClean)
+	select {
+	case err := <-shut:
+		require.NoError(t, err)
+	case <-time.After(wireTimeout):
+		t.Fatal("Shutdown did not return once the WebSocket had ended")
+	}
+}
