@@ -219,6 +219,12 @@ func (cr *clientRequest) checkResponse(resp *http.Response, mode CompressionMode
 	if v := resp.Header.Values("Sec-Websocket-Accept"); len(v) != 1 || strings.TrimSpace(v[0]) != acceptKey(cr.key) {
 		return "", nil, cr.badHandshake("Sec-WebSocket-Accept does not answer our Sec-WebSocket-Key")
 	}
+	return cr.checkNegotiation(resp, mode)
+}
+
+// checkNegotiation checks that the subprotocol and the extensions the
+// server chose were offered, and returns them.
+func (cr *clientRequest) checkNegotiation(resp *http.Response, mode CompressionMode) (string, *deflateParams, error) {
 	var subprotocol string
 	switch v := resp.Header.Values("Sec-Websocket-Protocol"); len(v) {
 	case 0:

@@ -291,6 +291,16 @@ func (c *Conn) awaitServerFIN() {
 // dropTCP ends the connection now.
 func (c *Conn) dropTCP() { c.finish(false) }
 
+// resetStream ends the stream abortively: an HTTP/2 stream is reset
+// (RST_STREAM), TCP is closed as by Close, its only way.
+func (c *Conn) resetStream() {
+	if r, ok := c.stream.(resetter); ok {
+		_ = r.reset()
+		return
+	}
+	_ = c.stream.Close()
+}
+
 // finish writes down how the connection ended, closes the stream and
 // closes done. It runs once, from the transition into closed. The record
 // comes first, so that a read the closed stream unblocks already finds it.
@@ -315,7 +325,11 @@ func (c *Conn) finish(orderly bool) {
 	if timer != nil {
 		timer.Stop()
 	}
-	_ = c.stream.Close()
+	if orderly {
+		_ = c.stream.Close()
+	} else {
+		c.resetStream()
+	}
 	c.stopHeartbeat()
 	c.ft.stop()
 	if d := c.deflate; d != nil && !d.params.localNoContext {
@@ -364,7 +378,7 @@ func (c *Conn) cutPending(cause error) bool {
 	}
 	c.closeMu.Unlock()
 	if pending {
-		_ = c.stream.Close()
+		c.resetStream() // what is stuck is given up
 	}
 	return pending
 }

@@ -36,6 +36,20 @@ type Dialer struct {
 	// environment too, fails the dial with an error that says so.
 	Proxy func(*http.Request) (*url.URL, error)
 
+	// HTTP2Transport, when set, opens the connection as a stream of an
+	// HTTP/2 connection (RFC 8441, extended CONNECT) through it, instead
+	// of a TCP connection of its own: the WebSockets and requests it
+	// carries to a server share one TCP connection. Use
+	// golang.org/x/net/http2's Transport (AllowHTTP and a plain-TCP
+	// DialTLSContext for ws://): net/http's Transport refuses the request
+	// (as of Go 1.26 it rejects the :protocol header before its HTTP/2
+	// code, which could send it, sees the request). The server must
+	// accept extended CONNECT (Go's: see Upgrader.Upgrade), or the dial
+	// fails. NetDialContext, TLSClientConfig and Proxy are the
+	// transport's business then. Close sends END_STREAM after the closing
+	// handshake and Terminate resets the stream (RST_STREAM, CANCEL).
+	HTTP2Transport http.RoundTripper
+
 	// HandshakeTimeout bounds the whole dial: TCP connection, proxy, TLS
 	// and the opening handshake (45 s when zero; negative: only the
 	// context bounds it).
@@ -159,6 +173,9 @@ func (d *Dialer) DialContext(ctx context.Context, urlStr string, requestHeader h
 		defer cancel()
 	}
 
+	if d.HTTP2Transport != nil {
+		return d.dialH2(ctx, cr)
+	}
 	netConn, resp, pending, err := d.open(ctx, cr)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -342,6 +359,11 @@ func (d *Dialer) refused(cr *clientRequest, resp *http.Response, err error) {
 	case code != http.StatusSwitchingProtocols:
 		reason = RefusalStatus
 	}
+	d.refusedAs(cr, resp, reason, err)
+}
+
+// refusedAs counts and logs a refused handshake with reason.
+func (d *Dialer) refusedAs(cr *clientRequest, resp *http.Response, reason string, err error) {
 	if d.Stats != nil {
 		d.Stats.refused(resp.StatusCode, reason)
 	}

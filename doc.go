@@ -29,6 +29,24 @@
 // the connection ends, [Conn.Done] is closed and [Conn.CloseEvent] tells
 // how, as a browser's CloseEvent does.
 //
+// # WebSockets over HTTP/2
+//
+// [Upgrader.Upgrade] also accepts an HTTP/2 extended CONNECT (RFC 8441),
+// which browsers send when their HTTP/2 connection to the origin allows
+// it, so that a page's requests and its WebSockets share one TCP
+// connection. Go's net/http serves extended CONNECT only when the server
+// process starts with GODEBUG=http2xconnect=1 in its environment, over
+// TLS with h2 or over unencrypted HTTP/2 ([http.Protocols]).
+//
+// The Conn then runs on the request's stream, which net/http ends when
+// the handler returns: over HTTP/2 the handler must wait for [Conn.Done]
+// before it returns (harmless over HTTP/1.1). The close maps onto the
+// stream and never onto the TCP connection it shares: after the closing
+// handshake the server's END_STREAM ends the stream in order when the
+// handler returns; [Conn.Terminate] resets the stream (RST_STREAM). Such
+// a connection has no socket of its own: [Conn.Serve] runs a goroutine
+// for it, and a read waits holding its buffer.
+//
 // # Concurrency
 //
 // One goroutine at a time may read; any number may write, and each message

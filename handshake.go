@@ -137,16 +137,27 @@ func refuse(status int, reason, msg string) *handshakeError {
 	return &handshakeError{status: status, reason: reason, msg: msg, kind: ErrBadHandshake}
 }
 
-// Upgrade upgrades the HTTP/1.1 request r to a WebSocket connection.
-// responseHeader may add headers, such as Set-Cookie, to the 101 response;
-// the handshake's own headers are set by Upgrade and override any there.
+// Upgrade upgrades the request r to a WebSocket connection: an HTTP/1.1
+// GET with Upgrade: websocket (RFC 6455), or an HTTP/2 extended CONNECT
+// with :protocol websocket (RFC 8441). responseHeader may add headers,
+// such as Set-Cookie, to the 101 (HTTP/2: 200) response; the handshake's
+// own headers are set by Upgrade and override any there.
 //
 // A request that is not a valid WebSocket handshake is answered with an
-// HTTP error (405, 400, 426 or 403) and Upgrade returns an error wrapping
-// ErrBadHandshake that says why; while the Upgrader's Group drains, it is
-// answered with 503 and the error wraps ErrShuttingDown. The application
-// must not write to w after any error. Bytes the client sent behind its request are the first
-// the Conn reads. Safe from any number of goroutines.
+// HTTP error (405, 400, 426, 501 or 403) and Upgrade returns an error
+// wrapping ErrBadHandshake that says why; while the Upgrader's Group
+// drains, it is answered with 503 and the error wraps ErrShuttingDown.
+// The application must not write to w after any error. Bytes the client
+// sent behind its request are the first the Conn reads. Safe from any
+// number of goroutines.
+//
+// Over HTTP/1.1 the connection is hijacked, and the handler may return
+// at once. Over HTTP/2 the Conn runs on the request's stream, which
+// net/http ends when the handler returns: the handler must not return
+// before the Conn has ended (wait for Conn.Done), and its return is what
+// sends END_STREAM after a closing handshake. A handler that returns
+// early ends the connection with StatusAbnormalClosure. See "WebSockets
+// over HTTP/2" in the package documentation for how to turn it on.
 func (u *Upgrader) Upgrade(w http.ResponseWriter, r *http.Request, responseHeader http.Header) (*Conn, error) {
 	if w == nil || r == nil {
 		return nil, fmt.Errorf("%w: nil ResponseWriter or Request", ErrBadHandshake)
@@ -154,21 +165,15 @@ func (u *Upgrader) Upgrade(w http.ResponseWriter, r *http.Request, responseHeade
 	if u == nil {
 		u = &Upgrader{}
 	}
+	if r.ProtoMajor == 2 {
+		return u.upgradeH2(w, r, responseHeader)
+	}
 	key, subprotocol, herr := u.checkRequest(r)
-	if herr == nil && u.Group != nil && u.Group.isDraining() {
-		herr = &handshakeError{status: http.StatusServiceUnavailable, reason: RefusalShuttingDown, msg: "websocket: the server is shutting down", kind: ErrShuttingDown}
+	if herr == nil {
+		herr = u.checkDraining()
 	}
 	if herr != nil {
-		u.refused(r, herr.status, herr.reason, herr)
-		for k, v := range herr.header {
-			w.Header()[k] = v
-		}
-		if u.Error != nil {
-			u.Error(w, r, herr.status, herr)
-		} else {
-			http.Error(w, herr.msg, herr.status)
-		}
-		return nil, herr
+		return nil, u.refuseRequest(w, r, herr)
 	}
 
 	netConn, brw, err := http.NewResponseController(w).Hijack()
@@ -196,9 +201,36 @@ func (u *Upgrader) Upgrade(w http.ResponseWriter, r *http.Request, responseHeade
 		return nil, fmt.Errorf("websocket: failed to write the handshake response: %w", err)
 	}
 	_ = netConn.SetWriteDeadline(time.Time{})
-	c := newConn(s, cfg)
+	return u.track(newConn(s, cfg))
+}
+
+// checkDraining refuses every request while the Upgrader's Group drains.
+func (u *Upgrader) checkDraining() *handshakeError {
+	if u.Group != nil && u.Group.isDraining() {
+		return &handshakeError{status: http.StatusServiceUnavailable, reason: RefusalShuttingDown, msg: "websocket: the server is shutting down", kind: ErrShuttingDown}
+	}
+	return nil
+}
+
+// refuseRequest answers a refused handshake with its HTTP error, counts
+// and logs it, and returns it.
+func (u *Upgrader) refuseRequest(w http.ResponseWriter, r *http.Request, herr *handshakeError) error {
+	u.refused(r, herr.status, herr.reason, herr)
+	for k, v := range herr.header {
+		w.Header()[k] = v
+	}
+	if u.Error != nil {
+		u.Error(w, r, herr.status, herr)
+	} else {
+		http.Error(w, herr.msg, herr.status)
+	}
+	return herr
+}
+
+// track adds a new connection to the Upgrader's Group, or closes it when
+// the drain began while its request was being upgraded.
+func (u *Upgrader) track(c *Conn) (*Conn, error) {
 	if u.Group != nil && !u.Group.add(c) {
-		// The drain began while this request was being upgraded.
 		u.Group.closeLate(c)
 		return nil, fmt.Errorf("%w: closed the new connection", ErrShuttingDown)
 	}
@@ -214,7 +246,7 @@ func (u *Upgrader) checkRequest(r *http.Request) (key, subprotocol string, err *
 		return "", "", e
 	}
 	if r.ProtoMajor != 1 || r.ProtoMinor < 1 {
-		return "", "", refuse(http.StatusBadRequest, RefusalHTTPVersion, "websocket: the handshake must be an HTTP/1.1 request")
+		return "", "", refuse(http.StatusBadRequest, RefusalHTTPVersion, "websocket: the handshake must be an HTTP/1.1 request or an HTTP/2 extended CONNECT")
 	}
 	// A body would be read as the first WebSocket frames: the bytes after
 	// the request's head belong to the WebSocket stream.
@@ -227,9 +259,7 @@ func (u *Upgrader) checkRequest(r *http.Request) (key, subprotocol string, err *
 	if !httpguts.HeaderValuesContainsToken(r.Header["Connection"], "upgrade") {
 		return "", "", refuse(http.StatusBadRequest, RefusalConnectionHeader, "websocket: the Connection header does not name upgrade")
 	}
-	if v := r.Header.Values("Sec-Websocket-Version"); len(v) != 1 || strings.TrimSpace(v[0]) != "13" {
-		e := refuse(http.StatusUpgradeRequired, RefusalVersion, "websocket: unsupported Sec-WebSocket-Version, want 13")
-		e.header = http.Header{"Sec-Websocket-Version": {"13"}}
+	if e := checkVersion(r, http.StatusUpgradeRequired); e != nil {
 		return "", "", e
 	}
 	keys := r.Header.Values("Sec-Websocket-Key")
@@ -240,14 +270,34 @@ func (u *Upgrader) checkRequest(r *http.Request) (key, subprotocol string, err *
 	if raw, err := base64.StdEncoding.DecodeString(key); err != nil || len(raw) != 16 {
 		return "", "", refuse(http.StatusBadRequest, RefusalKey, "websocket: Sec-WebSocket-Key is not 16 bytes in base64")
 	}
+	if e := u.checkOrigin(r); e != nil {
+		return "", "", e
+	}
+	return key, u.chooseSubprotocol(r), nil
+}
+
+// checkVersion refuses a Sec-WebSocket-Version other than 13 with status,
+// naming the version the server speaks (RFC 6455 section 4.4).
+func checkVersion(r *http.Request, status int) *handshakeError {
+	if v := r.Header.Values("Sec-Websocket-Version"); len(v) != 1 || strings.TrimSpace(v[0]) != "13" {
+		e := refuse(status, RefusalVersion, "websocket: unsupported Sec-WebSocket-Version, want 13")
+		e.header = http.Header{"Sec-Websocket-Version": {"13"}}
+		return e
+	}
+	return nil
+}
+
+// checkOrigin refuses an Origin that CheckOrigin, or sameOrigin when it
+// is nil, does not accept.
+func (u *Upgrader) checkOrigin(r *http.Request) *handshakeError {
 	checkOrigin := u.CheckOrigin
 	if checkOrigin == nil {
 		checkOrigin = sameOrigin
 	}
 	if !checkOrigin(r) {
-		return "", "", refuse(http.StatusForbidden, RefusalOrigin, "websocket: origin not allowed")
+		return refuse(http.StatusForbidden, RefusalOrigin, "websocket: origin not allowed")
 	}
-	return key, u.chooseSubprotocol(r), nil
+	return nil
 }
 
 // sameOrigin accepts a request without an Origin header, or one whose

@@ -16,5 +16,8 @@ func TestMain(m *testing.M) {
 		runDrainClients(addr, n) // BenchmarkDrain's child process
 		return
 	}
+	if !xconnectOn() {
+		os.Exit(rerunWithXConnect()) // net/http reads the setting at init
+	}
 	goleak.VerifyTestMain(m)
 }

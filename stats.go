@@ -45,8 +45,8 @@ type StatsSnapshot struct {
 	Traffic Traffic
 	// ServeFallbacks counts the connections Serve ran in a goroutine of
 	// their own rather than on the poller: a stream that is not a socket
-	// (TLS), a platform without the poller, or the poller unavailable
-	// (the per-user epoll watch limit).
+	// (TLS, an HTTP/2 stream), a platform without the poller, or the
+	// poller unavailable (the per-user epoll watch limit).
 	ServeFallbacks uint64
 }
 
@@ -58,12 +58,13 @@ type Refusal struct {
 
 // The reasons of a Refusal: short, stable words fit for a metric's label.
 const (
-	RefusalMethod           = "method"            // 405: not a GET request
-	RefusalHTTPVersion      = "http_version"      // 400: not HTTP/1.1
-	RefusalBody             = "body"              // 400: the request has a body
+	RefusalMethod           = "method"            // 405: not a GET request (CONNECT over HTTP/2)
+	RefusalHTTPVersion      = "http_version"      // 400: neither HTTP/1.1 nor HTTP/2
+	RefusalProtocol         = "protocol"          // HTTP/2: 400 without :protocol, 501 for one other than websocket
+	RefusalBody             = "body"              // 400: the request has a body (over HTTP/2: a length, or no stream)
 	RefusalUpgradeHeader    = "upgrade_header"    // 400: Upgrade does not name websocket
 	RefusalConnectionHeader = "connection_header" // 400: Connection does not name upgrade
-	RefusalVersion          = "version"           // 426: Sec-WebSocket-Version is not 13
+	RefusalVersion          = "version"           // 426 (400 over HTTP/2): Sec-WebSocket-Version is not 13
 	RefusalKey              = "key"               // 400: Sec-WebSocket-Key is missing or malformed
 	RefusalOrigin           = "origin"            // 403: CheckOrigin refused the Origin
 	RefusalShuttingDown     = "shutting_down"     // 503: the Group drains

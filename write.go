@@ -402,10 +402,11 @@ type writeVector struct {
 
 var vectors = sync.Pool{New: func() any { return new(writeVector) }}
 
-// writeTwo writes a header and a payload, in one system call on a socket.
-// The caller holds frameLock.
+// writeTwo writes a header and a payload, as one delivery where the
+// stream can (one system call on a socket, one flush on HTTP/2). The
+// caller holds frameLock.
 func (c *Conn) writeTwo(hdr, payload []byte) error {
-	ns, ok := c.stream.(*netStream)
+	bw, ok := c.stream.(buffersWriter)
 	if !ok {
 		if _, err := c.stream.Write(hdr); err != nil {
 			return err
@@ -418,7 +419,7 @@ func (c *Conn) writeTwo(hdr, payload []byte) error {
 	v := vectors.Get().(*writeVector)
 	v.iov = [2][]byte{hdr, payload}
 	v.bufs = v.iov[:]
-	_, err := v.bufs.WriteTo(ns.Conn)
+	_, err := bw.writeBuffers(&v.bufs)
 	v.iov = [2][]byte{} // keep no reference to the caller's payload
 	vectors.Put(v)
 	return err

@@ -570,6 +570,9 @@ func launchBrowser() (context.Context, func(), error) {
 		chromedp.Flag("disable-background-networking", true),
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
+		// The HTTP/2 tests serve https://127.0.0.1 with httptest's
+		// self-signed certificate; pages over http are unaffected.
+		chromedp.Flag("ignore-certificate-errors", true),
 		chromedp.UserDataDir(dir),
 	)
 	ctx, cancel := chromedp.NewContext(allocCtx)

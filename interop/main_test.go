@@ -13,6 +13,9 @@ import (
 // TestMain fails the run when a test leaves a goroutine behind. The shared
 // browser is stopped first, so that its goroutines are gone too.
 func TestMain(m *testing.M) {
+	if !xconnectOn() {
+		os.Exit(rerunWithXConnect()) // net/http reads the setting at init
+	}
 	goleak.VerifyTestMain(stopBrowserAfter{m})
 }
 
