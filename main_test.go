@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/a60656ec/websocket/internal/xconnect"
 	"go.uber.org/goleak"
 )
 
@@ -16,8 +17,8 @@ func TestMain(m *testing.M) {
 		runDrainClients(addr, n) // BenchmarkDrain's child process
 		return
 	}
-	if !xconnectOn() {
-		os.Exit(rerunWithXConnect()) // net/http reads the setting at init
+	if !xconnect.On() {
+		os.Exit(xconnect.Rerun()) // net/http reads the setting at init
 	}
 	goleak.VerifyTestMain(m)
 }

@@ -7,14 +7,15 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/a60656ec/websocket/internal/xconnect"
 	"go.uber.org/goleak"
 )
 
 // TestMain fails the run when a test leaves a goroutine behind. The shared
 // browser is stopped first, so that its goroutines are gone too.
 func TestMain(m *testing.M) {
-	if !xconnectOn() {
-		os.Exit(rerunWithXConnect()) // net/http reads the setting at init
+	if !xconnect.On() {
+		os.Exit(xconnect.Rerun()) // net/http reads the setting at init
 	}
 	goleak.VerifyTestMain(stopBrowserAfter{m})
 }

@@ -1,4 +1,6 @@
-package websocket
+// Package xconnect lets a test binary serve WebSockets over HTTP/2: it
+// reruns the binary with http2xconnect=1 in GODEBUG. Tests only.
+package xconnect
 
 import (
 	"errors"
@@ -12,10 +14,14 @@ import (
 // http2xconnect=1 as the process starts: it reads the variable once, in
 // an init function, so neither os.Setenv nor a //go:debug line (which
 // the go command refuses for a setting it does not know) can turn it on.
-// TestMain therefore runs the tests in a child with the setting added.
+// A TestMain therefore runs the tests in a child with the setting added:
+//
+//	if !xconnect.On() {
+//		os.Exit(xconnect.Rerun())
+//	}
 
-// xconnectOn reports whether this process serves extended CONNECT.
-func xconnectOn() bool {
+// On reports whether this process serves extended CONNECT.
+func On() bool {
 	for _, kv := range strings.Split(os.Getenv("GODEBUG"), ",") {
 		if strings.TrimSpace(kv) == "http2xconnect=1" {
 			return true
@@ -24,9 +30,9 @@ func xconnectOn() bool {
 	return false
 }
 
-// rerunWithXConnect runs this test binary again, with the same arguments
+// Rerun runs this test binary again, with the same arguments
 // and http2xconnect=1 added to GODEBUG, and returns its exit code.
-func rerunWithXConnect() int {
+func Rerun() int {
 	godebug := "http2xconnect=1"
 	if prev := os.Getenv("GODEBUG"); prev != "" {
 		godebug = prev + "," + godebug
