@@ -345,8 +345,6 @@ func (c *Conn) writeData(op opcode, fin bool, buf []byte, buffered int, data []b
 	if c.closing.Load() || c.writeBroken {
 		return c.writeClosedErr()
 	}
-	c.armDataWriteDeadline()
-	defer c.endDataWrite()
 	h := header{fin: fin, rsv: rsv, op: op, length: int64(buffered + len(data))}
 	if c.role == roleClient {
 		h.masked, h.maskKey = true, newMaskKey()
@@ -361,11 +359,15 @@ func (c *Conn) writeData(op opcode, fin bool, buf []byte, buffered int, data []b
 			// The buffer is ours, a copy of the caller's bytes.
 			mask(h.maskKey, 0, buf[maxHeaderSize:maxHeaderSize+buffered])
 		}
-		_, err = c.stream.Write(buf[start : maxHeaderSize+buffered])
+		err = c.writeBounded(buf[start : maxHeaderSize+buffered])
 	case h.masked:
+		c.armDataWriteDeadline()
 		err = c.writeMasked(c.hdr[:hn], h.maskKey, data)
+		c.endDataWrite()
 	default:
+		c.armDataWriteDeadline()
 		err = c.writeTwo(c.hdr[:hn], data)
+		c.endDataWrite()
 	}
 	if err != nil {
 		return c.writeFailed(err)
@@ -386,12 +388,30 @@ func (c *Conn) writeFrame(frame []byte) error {
 	if c.closing.Load() || c.writeBroken {
 		return c.writeClosedErr()
 	}
-	c.armDataWriteDeadline()
-	defer c.endDataWrite()
-	if _, err := c.stream.Write(frame); err != nil {
+	if err := c.writeBounded(frame); err != nil {
 		return c.writeFailed(err)
 	}
 	return nil
+}
+
+// writeBounded writes p, a data frame or its whole wire form, within the
+// data write's bound. When the bound is one of ours (WriteTimeout, a
+// broadcast's) rather than a deadline of the application's, what the
+// socket takes at once goes out before any deadline is armed: only a
+// write that has to wait arms one. The caller holds msgLock and
+// frameLock.
+func (c *Conn) writeBounded(p []byte) error {
+	if (c.writeTimeout > 0 || c.writeBound != 0) && c.writeDeadline.Load() == 0 {
+		n := writeNow(c.br.raw, p)
+		if n == len(p) {
+			return nil
+		}
+		p = p[n:]
+	}
+	c.armDataWriteDeadline()
+	defer c.endDataWrite()
+	_, err := c.stream.Write(p)
+	return err
 }
 
 // writeVector is the scratch of a vectored write.
