@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -195,13 +196,29 @@ func (u *Upgrader) Upgrade(w http.ResponseWriter, r *http.Request, responseHeade
 		cfg.deflate, extensions = &params, offer
 	}
 	resp := buildResponse(key, subprotocol, extensions, responseHeader)
+	// The Conn is made, counted in Stats and added to the Group before
+	// the 101 goes out, so that once a client's Dial returns, a Snapshot
+	// counts the connection and a Shutdown waits for it. Its frame lock
+	// is held until then: a ping or a close frame goes out after the 101.
+	c := newConn(s, cfg)
+	if !c.frameLock.lock(c.done) {
+		return nil, fmt.Errorf("websocket: the connection ended before the handshake response: %w", net.ErrClosed)
+	}
+	late := u.Group != nil && !u.Group.add(c)
 	_ = netConn.SetWriteDeadline(time.Now().Add(cfg.closeTimeout))
-	if _, err := netConn.Write(resp); err != nil {
-		netConn.Close()
+	_, err = netConn.Write(resp)
+	_ = netConn.SetWriteDeadline(time.Time{})
+	c.frameLock.unlock()
+	if err != nil {
+		_ = c.Terminate()
 		return nil, fmt.Errorf("websocket: failed to write the handshake response: %w", err)
 	}
-	_ = netConn.SetWriteDeadline(time.Time{})
-	return u.track(newConn(s, cfg))
+	if late {
+		// The drain began while this request was being upgraded.
+		u.Group.closeLate(c)
+		return nil, fmt.Errorf("%w: closed the new connection", ErrShuttingDown)
+	}
+	return c, nil
 }
 
 // checkDraining refuses every request while the Upgrader's Group drains.

@@ -430,3 +430,24 @@ func TestSnapshotJSON(t *testing.T) {
 	assert.Equal(t, map[string]any{"400 upgrade_header": 2.0}, got["Refused"])
 	assert.Equal(t, map[string]any{"code=1000 clean=true initiator=peer cause=peer_close": 3.0}, got["Ended"])
 }
+
+// TestCountedBeforeDialReturns: once a client's Dial returns, the
+// server's Stats counts the connection open and its Group holds it, so
+// that a Snapshot or a Shutdown taken then sees it.
+func TestCountedBeforeDialReturns(t *testing.T) {
+	g, stats := new(Group), new(Stats)
+	srv, conns := startServer(t, &Upgrader{Group: g, Stats: stats})
+	url := "ws://" + srv.Listener.Addr().String() + "/"
+	for i := range 30 {
+		ctx, cancel := context.WithTimeout(context.Background(), wireTimeout)
+		cc, _, err := Dial(ctx, url, nil)
+		cancel()
+		require.NoError(t, err)
+		require.Equal(t, 1, stats.Snapshot().Open, "dial %d", i)
+		require.Equal(t, 1, g.Len(), "dial %d", i)
+		require.NoError(t, cc.Terminate())
+		sc := <-conns
+		require.NoError(t, sc.Terminate()) // nothing reads it: end it here
+		<-sc.Done()
+	}
+}
