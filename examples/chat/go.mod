@@ -8,6 +8,7 @@ require (
 	github.com/a60656ec/websocket v0.0.0-00010101000000-000000000000
 	github.com/nats-io/nats-server/v2 v2.15.3
 	github.com/nats-io/nats.go v1.56.0
+	go.uber.org/goleak v1.3.0
 )
 
 require (
