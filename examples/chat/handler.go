@@ -57,6 +57,8 @@ func newHandler(h *hub, upgrader *websocket.Upgrader) http.Handler {
 // what the member says, and leaves the room when the connection ends,
 // however it ends.
 func serveMember(h *hub, roomName, name string, conn *websocket.Conn) {
+	h.active.Add(1)
+	defer h.active.Done()
 	if err := h.join(roomName, name, conn); err != nil {
 		h.log.Warn("join", "room", roomName, "err", err)
 		h.leave(roomName, conn)

@@ -35,6 +35,10 @@ type hub struct {
 
 	mu    sync.Mutex
 	rooms map[string]*room // only rooms with a local member
+
+	// active counts the members being served, so that a drain can wait
+	// for their leave events to be published before NATS is closed.
+	active sync.WaitGroup
 }
 
 // room is a room's local side: its members here and the subscription that
@@ -102,6 +106,22 @@ func (h *hub) leave(roomName string, conn *websocket.Conn) {
 			h.log.Warn("publish leave", "room", roomName, "err", err)
 		}
 	}
+}
+
+// waitIdle waits until no member is being served, or ctx ends, then
+// flushes what they published so it is not lost when the process exits.
+func (h *hub) waitIdle(ctx context.Context) error {
+	idle := make(chan struct{})
+	go func() {
+		h.active.Wait()
+		close(idle)
+	}()
+	select {
+	case <-idle:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return h.nc.FlushWithContext(ctx)
 }
 
 // say publishes a member's message to its room, on every process.

@@ -86,14 +86,15 @@ func run(log *slog.Logger, addr, natsURL, natsListen string) error {
 		return err
 	case <-stop.Done():
 	}
-	return drain(log, srv, group, served)
+	return drain(log, srv, group, h, served)
 }
 
 // drain is a deploy's end of a process: the group is shut down first, so
 // that an upgrade arriving meanwhile is answered 503 and its page tries
 // elsewhere, and every socket hears 1012 Service Restart with a clean
-// close; the HTTP server stops after.
-func drain(log *slog.Logger, srv *http.Server, group *websocket.Group, served <-chan error) error {
+// close; the HTTP server stops after, and the members' leave events are
+// flushed to NATS before it closes.
+func drain(log *slog.Logger, srv *http.Server, group *websocket.Group, h *hub, served <-chan error) error {
 	ctx, cancel := context.WithTimeout(context.Background(), drainTimeout)
 	defer cancel()
 	res, err := group.Shutdown(ctx, websocket.StatusServiceRestart, "restarting")
@@ -104,5 +105,5 @@ func drain(log *slog.Logger, srv *http.Server, group *websocket.Group, served <-
 	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
-	return nil
+	return h.waitIdle(ctx)
 }
