@@ -50,9 +50,7 @@ func TestThreeProcesses(t *testing.T) {
 	}
 
 	// The drained process published its members' leaves before exiting.
-	for _, name := range []string{"cy", "dee"} {
-		ann.waitFor(t, func(ev event) bool { return ev.Kind == kindLeave && ev.From == name })
-	}
+	ann.waitForLeaves(t, "cy", "dee")
 
 	// The page reconnects to whichever process the load balancer picks;
 	// here, one to each survivor.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -83,11 +84,26 @@ func (m *member) waitFor(t *testing.T, match func(event) bool) event {
 func (m *member) waitForMessages(t *testing.T, texts ...string) {
 	t.Helper()
 	for _, text := range texts {
-		if m.countMessages(text) > 0 {
-			continue
-		}
-		m.waitFor(t, func(ev event) bool { return ev.Kind == kindMessage && ev.Text == text })
+		m.waitForSeen(t, func(ev event) bool { return ev.Kind == kindMessage && ev.Text == text })
 	}
+}
+
+// waitForLeaves waits until each of names has left, in any order.
+func (m *member) waitForLeaves(t *testing.T, names ...string) {
+	t.Helper()
+	for _, name := range names {
+		m.waitForSeen(t, func(ev event) bool { return ev.Kind == kindLeave && ev.From == name })
+	}
+}
+
+// waitForSeen is waitFor, satisfied too by an event that has already
+// arrived.
+func (m *member) waitForSeen(t *testing.T, match func(event) bool) {
+	t.Helper()
+	if slices.ContainsFunc(m.seen, match) {
+		return
+	}
+	m.waitFor(t, match)
 }
 
 // countMessages counts the chat messages with text seen so far.

@@ -86,7 +86,7 @@ func TestPresence(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, m := range []*member{bob, cy} {
-		m.waitFor(t, func(ev event) bool { return ev.Kind == kindLeave && ev.From == "ann" })
+		m.waitForLeaves(t, "ann")
 	}
 	// The leave is published after the room is dropped: process one has
 	// no member left in it, so no subscription either.
