@@ -73,11 +73,14 @@ func serveMember(h *hub, roomName, name string, conn *websocket.Conn) {
 		}
 		var msg clientMessage
 		if typ != websocket.TextMessage || json.Unmarshal(data, &msg) != nil || msg.Text == "" {
+			// Close reads the peer's close frame itself once this loop
+			// stops reading, so the loop can end here.
 			conn.Close(websocket.StatusUnsupportedData, "send JSON text: {\"text\": ...}")
-			continue // the read loop sees the close through
+			return
 		}
 		if err := h.say(roomName, name, msg.Text); err != nil {
 			conn.Close(websocket.StatusTryAgainLater, "chat bus unavailable")
+			return
 		}
 	}
 }

@@ -169,3 +169,33 @@ func TestBadNames(t *testing.T) {
 		}
 	}
 }
+
+// TestBadMessages checks that a page sending what the chat cannot carry is
+// closed with the code the README gives, cleanly.
+func TestBadMessages(t *testing.T) {
+	p := newTestProcess(t, startTestNATS(t))
+	cases := []struct {
+		name string
+		typ  websocket.MessageType
+		data []byte
+		want websocket.StatusCode
+	}{
+		{"not JSON", websocket.TextMessage, []byte("hi"), websocket.StatusUnsupportedData},
+		{"binary", websocket.BinaryMessage, []byte(`{"text":"hi"}`), websocket.StatusUnsupportedData},
+		{"no text", websocket.TextMessage, []byte(`{}`), websocket.StatusUnsupportedData},
+		{"over the read limit", websocket.TextMessage, []byte(`{"text":"` + strings.Repeat("a", readLimit) + `"}`), websocket.StatusMessageTooBig},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			m := joinRoom(t, p.wsURL("den", "ann"), "ann")
+			if err := m.conn.WriteMessage(tc.typ, tc.data); err != nil {
+				t.Fatal(err)
+			}
+			// The member's reader goes on reading, as a page does, so the
+			// server's close frame is answered.
+			if ev := m.waitClosed(t); ev.Code != tc.want || !ev.WasClean {
+				t.Errorf("close event %+v, want a clean %d", ev, tc.want)
+			}
+		})
+	}
+}
