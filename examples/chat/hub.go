@@ -44,8 +44,16 @@ type hub struct {
 // room is a room's local side: its members here and the subscription that
 // feeds them.
 type room struct {
-	members map[*websocket.Conn]string // connection to member name
+	members map[*websocket.Conn]*localMember
 	sub     *nats.Subscription
+}
+
+// localMember is a member connected to this process.
+type localMember struct {
+	name string
+	// inbox is the member's own subject: the answers to its join, which
+	// list who is already in the room, come there and go to it alone.
+	inbox *nats.Subscription
 }
 
 // newHub returns a hub that publishes and subscribes through nc.
@@ -57,28 +65,45 @@ func newHub(nc *nats.Conn, log *slog.Logger) *hub {
 // room's subscription is registered with the NATS server, so that the
 // member's own join event, and everything after it, reaches it.
 func (h *hub) join(roomName, name string, conn *websocket.Conn) error {
+	inbox, err := h.nc.Subscribe(h.nc.NewInbox(), func(m *nats.Msg) {
+		// An error means the connection is ending; its read loop sees to it.
+		_ = conn.WriteMessage(websocket.TextMessage, m.Data)
+	})
+	if err != nil {
+		return err
+	}
 	h.mu.Lock()
 	r := h.rooms[roomName]
 	if r == nil {
+		r = &room{members: make(map[*websocket.Conn]*localMember)}
+		// The callback keeps its own room: a message still in flight for a
+		// room that emptied and was made anew does not reach the new
+		// room's members through the old subscription as well.
 		sub, err := h.nc.Subscribe(roomSubject(roomName), func(m *nats.Msg) {
-			h.deliver(roomName, m.Data)
+			h.deliver(roomName, r, m)
 		})
 		if err != nil {
 			h.mu.Unlock()
+			_ = inbox.Unsubscribe()
 			return err
 		}
-		r = &room{members: make(map[*websocket.Conn]string), sub: sub}
+		r.sub = sub
 		h.rooms[roomName] = r
 	}
-	r.members[conn] = name
+	r.members[conn] = &localMember{name: name, inbox: inbox}
 	h.mu.Unlock()
 
-	// Flush waits for the server to have processed the SUB: without it,
-	// a join event could reach the other processes before this one listens.
+	// Flush waits for the server to have processed the SUBs: without it,
+	// a join event could reach the other processes before this one listens,
+	// and their answers could come before the inbox is there.
 	if err := h.nc.FlushTimeout(flushTimeout); err != nil {
 		return err
 	}
-	return h.publish(event{Kind: kindJoin, Room: roomName, From: name})
+	data, err := json.Marshal(event{Kind: kindJoin, Room: roomName, From: name})
+	if err != nil {
+		return err
+	}
+	return h.nc.PublishMsg(&nats.Msg{Subject: roomSubject(roomName), Reply: inbox.Subject, Data: data})
 }
 
 // leave removes conn from its room, announces it, and drops the room's
@@ -90,8 +115,13 @@ func (h *hub) leave(roomName string, conn *websocket.Conn) {
 		h.mu.Unlock()
 		return
 	}
-	name, ok := r.members[conn]
+	m, ok := r.members[conn]
 	delete(r.members, conn)
+	if ok {
+		if err := m.inbox.Unsubscribe(); err != nil {
+			h.log.Warn("unsubscribe inbox", "room", roomName, "err", err)
+		}
+	}
 	if len(r.members) == 0 {
 		delete(h.rooms, roomName)
 		// Unsubscribe under the lock: a join for this room that follows
@@ -102,7 +132,7 @@ func (h *hub) leave(roomName string, conn *websocket.Conn) {
 	}
 	h.mu.Unlock()
 	if ok {
-		if err := h.publish(event{Kind: kindLeave, Room: roomName, From: name}); err != nil {
+		if err := h.publish(event{Kind: kindLeave, Room: roomName, From: m.name}); err != nil {
 			h.log.Warn("publish leave", "room", roomName, "err", err)
 		}
 	}
@@ -141,12 +171,12 @@ func (h *hub) publish(ev event) error {
 // deliver hands one event of a room to the room's local members. It runs
 // on the subscription's goroutine, so a room's events reach a member in
 // the order NATS delivered them.
-func (h *hub) deliver(roomName string, data []byte) {
-	conns, names := h.localMembers(roomName)
+func (h *hub) deliver(roomName string, r *room, m *nats.Msg) {
+	conns, names := h.membersOf(r)
 	if len(conns) == 0 {
 		return
 	}
-	pm, err := websocket.NewPreparedMessage(websocket.TextMessage, data)
+	pm, err := websocket.NewPreparedMessage(websocket.TextMessage, m.Data)
 	if err != nil {
 		h.log.Warn("prepare", "room", roomName, "err", err)
 		return
@@ -158,36 +188,50 @@ func (h *hub) deliver(roomName string, data []byte) {
 		h.log.Info("broadcast", "room", roomName, "delivered", res.Delivered,
 			"skipped", res.Skipped, "terminated", res.Terminated, "failed", res.Failed, "err", err)
 	}
-	h.answerJoin(roomName, data, names)
+	if m.Reply != "" {
+		h.answerJoin(roomName, m, names)
+	}
 }
 
 // answerJoin tells a newcomer who is already here: presence is not stored
-// anywhere, so each process with members in the room lists them when it
-// hears a join.
-func (h *hub) answerJoin(roomName string, data []byte, names []string) {
+// anywhere, so each process with members in the room lists them, on the
+// newcomer's inbox, when it hears the join. Only the newcomer gets the
+// lists, so a join costs one message per process, not one per member.
+func (h *hub) answerJoin(roomName string, m *nats.Msg, names []string) {
 	var ev event
-	if json.Unmarshal(data, &ev) != nil || ev.Kind != kindJoin {
+	if json.Unmarshal(m.Data, &ev) != nil || ev.Kind != kindJoin {
 		return
 	}
-	if err := h.publish(event{Kind: kindHere, Room: roomName, Names: names}); err != nil {
-		h.log.Warn("publish here", "room", roomName, "err", err)
+	data, err := json.Marshal(event{Kind: kindHere, Room: roomName, Names: names})
+	if err == nil {
+		err = h.nc.Publish(m.Reply, data)
+	}
+	if err != nil {
+		h.log.Warn("answer join", "room", roomName, "err", err)
 	}
 }
 
-// localMembers returns a snapshot of the room's local connections and
-// their names, so that the lock is not held while writing.
-func (h *hub) localMembers(roomName string) ([]*websocket.Conn, []string) {
+// membersOf returns a snapshot of a room's local connections and their
+// names, so that the lock is not held while writing.
+func (h *hub) membersOf(r *room) ([]*websocket.Conn, []string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	conns := make([]*websocket.Conn, 0, len(r.members))
+	names := make([]string, 0, len(r.members))
+	for c, m := range r.members {
+		conns = append(conns, c)
+		names = append(names, m.name)
+	}
+	return conns, names
+}
+
+// localMembers returns the room's local connections and their names.
+func (h *hub) localMembers(roomName string) ([]*websocket.Conn, []string) {
+	h.mu.Lock()
 	r := h.rooms[roomName]
+	h.mu.Unlock()
 	if r == nil {
 		return nil, nil
 	}
-	conns := make([]*websocket.Conn, 0, len(r.members))
-	names := make([]string, 0, len(r.members))
-	for c, n := range r.members {
-		conns = append(conns, c)
-		names = append(names, n)
-	}
-	return conns, names
+	return h.membersOf(r)
 }

@@ -73,13 +73,21 @@ func TestPresence(t *testing.T) {
 
 	// Each process answers cy's join with its members: ann from one, bob
 	// and cy from two.
-	var heard []string
-	for !slices.Contains(heard, "ann") || !slices.Contains(heard, "bob") {
-		ev := cy.waitFor(t, func(ev event) bool { return ev.Kind == kindHere })
-		heard = append(heard, ev.Names...)
+	// An answer may come before cy's own join event does: they travel on
+	// different subjects.
+	heard := func() (names []string) {
+		for _, ev := range cy.seen {
+			if ev.Kind == kindHere {
+				names = append(names, ev.Names...)
+			}
+		}
+		return names
 	}
-	if slices.Contains(heard, "dee") {
-		t.Errorf("here events name %v: someone who never joined", heard)
+	for !slices.Contains(heard(), "ann") || !slices.Contains(heard(), "bob") {
+		cy.waitFor(t, func(ev event) bool { return ev.Kind == kindHere })
+	}
+	if slices.Contains(heard(), "dee") {
+		t.Errorf("here events name %v: someone who never joined", heard())
 	}
 
 	if err := ann.conn.Close(websocket.StatusNormalClosure, "bye"); err != nil {
@@ -88,6 +96,12 @@ func TestPresence(t *testing.T) {
 	for _, m := range []*member{bob, cy} {
 		m.waitForLeaves(t, "ann")
 	}
+	// The answers to a join go to the newcomer alone: bob heard the two
+	// answering its own join, none of those answering cy's.
+	if n := countKind(bob.seen, kindHere); n > 2 {
+		t.Errorf("bob got %d here events, want the 2 answering its own join", n)
+	}
+
 	// The leave is published after the room is dropped: process one has
 	// no member left in it, so no subscription either.
 	if conns, _ := one.hub.localMembers("den"); len(conns) != 0 {
@@ -198,4 +212,15 @@ func TestBadMessages(t *testing.T) {
 			}
 		})
 	}
+}
+
+// countKind counts the events of a kind.
+func countKind(events []event, kind string) int {
+	n := 0
+	for _, ev := range events {
+		if ev.Kind == kind {
+			n++
+		}
+	}
+	return n
 }
