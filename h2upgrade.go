@@ -2,6 +2,7 @@ package websocket
 
 import (
 	"fmt"
+	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -59,19 +60,31 @@ func (u *Upgrader) upgradeH2(w http.ResponseWriter, r *http.Request, responseHea
 	// them: net/http would reset the stream when they pass.
 	_ = s.rc.SetReadDeadline(time.Time{})
 	_ = s.rc.SetWriteDeadline(time.Time{})
+	// As over HTTP/1.1, the Conn is counted and joins its Group before
+	// the 200 goes out, its frame lock held until then.
+	c := newConn(s, cfg)
+	if !c.frameLock.lock(c.done) {
+		return nil, fmt.Errorf("websocket: the connection ended before the handshake response: %w", net.ErrClosed)
+	}
+	late := u.Group != nil && !u.Group.add(c)
 	// Without a deadline, a client that does not read could hold the
 	// handler in the answer's flush.
 	_ = s.SetWriteDeadline(time.Now().Add(cfg.closeTimeout))
 	w.WriteHeader(http.StatusOK)
-	if _, err := s.Write(nil); err != nil {
-		s.reset()
+	_, err := s.Write(nil)
+	_ = s.SetWriteDeadline(time.Time{})
+	c.frameLock.unlock()
+	if err != nil {
+		_ = c.Terminate() // resets the stream
 		return nil, fmt.Errorf("websocket: failed to send the HTTP/2 handshake response: %w", err)
 	}
-	_ = s.SetWriteDeadline(time.Time{})
-
-	c := newConn(s, cfg)
 	s.watch(r.Context(), func() { c.abort(errStreamGone, SidePeer) })
-	return u.track(c)
+	if late {
+		// The drain began while this request was being upgraded.
+		u.Group.closeLate(c)
+		return nil, fmt.Errorf("%w: closed the new connection", ErrShuttingDown)
+	}
+	return c, nil
 }
 
 // checkExtendedConnect applies RFC 8441 sections 4 and 5 to an HTTP/2

@@ -244,16 +244,6 @@ func (u *Upgrader) refuseRequest(w http.ResponseWriter, r *http.Request, herr *h
 	return herr
 }
 
-// track adds a new connection to the Upgrader's Group, or closes it when
-// the drain began while its request was being upgraded.
-func (u *Upgrader) track(c *Conn) (*Conn, error) {
-	if u.Group != nil && !u.Group.add(c) {
-		u.Group.closeLate(c)
-		return nil, fmt.Errorf("%w: closed the new connection", ErrShuttingDown)
-	}
-	return c, nil
-}
-
 // checkRequest applies the rules of RFC 6455 section 4.2.1 and returns the
 // client's key and the chosen subprotocol.
 func (u *Upgrader) checkRequest(r *http.Request) (key, subprotocol string, err *handshakeError) {

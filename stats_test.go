@@ -451,3 +451,22 @@ func TestCountedBeforeDialReturns(t *testing.T) {
 		<-sc.Done()
 	}
 }
+
+// TestCountedBeforeH2DialReturns is TestCountedBeforeDialReturns over
+// HTTP/2: the Conn is counted and grouped before the 200 goes out.
+func TestCountedBeforeH2DialReturns(t *testing.T) {
+	g, stats := new(Group), new(Stats)
+	srv := startH2Server(t, &Upgrader{Group: g, Stats: stats})
+	d := &Dialer{HTTP2Transport: h2Transport(t)}
+	url := "ws://" + srv.srv.Listener.Addr().String() + "/ws"
+	for i := range 20 {
+		cc, _, err := d.DialContext(context.Background(), url, nil)
+		require.NoError(t, err)
+		require.Equal(t, 1, stats.Snapshot().Open, "dial %d", i)
+		require.Equal(t, 1, g.Len(), "dial %d", i)
+		require.NoError(t, cc.Terminate())
+		sc, _ := srv.conn(t)
+		require.NoError(t, sc.Terminate())
+		<-sc.Done()
+	}
+}
