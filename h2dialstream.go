@@ -33,6 +33,7 @@ type h2DialStream struct {
 	remote  net.Addr       // guarded by mu
 	timers  [2]*time.Timer // read and write deadlines; guarded by mu
 	expired [2]bool        // which deadline reset the stream; guarded by mu
+	ended   bool           // Close or reset ran: no timer is armed again; guarded by mu
 }
 
 const (
@@ -98,12 +99,19 @@ func (s *h2DialStream) SetWriteDeadline(t time.Time) error { return s.setDeadlin
 func (s *h2DialStream) setDeadline(which int, t time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.timers[which] != nil {
-		s.timers[which].Stop()
-		s.timers[which] = nil
+	// One timer per direction, made by its first deadline and reset
+	// after: a WriteTimeout moves the write deadline on every write.
+	tm := s.timers[which]
+	if tm != nil {
+		tm.Stop()
 	}
-	if !t.IsZero() {
+	if t.IsZero() || s.ended {
+		return nil // an ended stream arms nothing that would outlive it
+	}
+	if tm == nil {
 		s.timers[which] = time.AfterFunc(time.Until(t), func() { s.expire(which) })
+	} else {
+		tm.Reset(time.Until(t))
 	}
 	return nil
 }
@@ -142,13 +150,14 @@ func (s *h2DialStream) reset() error {
 	return nil
 }
 
+// stopTimers stops the deadlines' timers for good: the stream has ended.
 func (s *h2DialStream) stopTimers() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for i, t := range s.timers {
+	s.ended = true
+	for _, t := range s.timers {
 		if t != nil {
 			t.Stop()
-			s.timers[i] = nil
 		}
 	}
 }

@@ -2,7 +2,6 @@ package websocket
 
 import (
 	"fmt"
-	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -60,30 +59,20 @@ func (u *Upgrader) upgradeH2(w http.ResponseWriter, r *http.Request, responseHea
 	// them: net/http would reset the stream when they pass.
 	_ = s.rc.SetReadDeadline(time.Time{})
 	_ = s.rc.SetWriteDeadline(time.Time{})
-	// As over HTTP/1.1, the Conn is counted and joins its Group before
-	// the 200 goes out, its frame lock held until then.
-	c := newConn(s, cfg)
-	if !c.frameLock.lock(c.done) {
-		return nil, fmt.Errorf("websocket: the connection ended before the handshake response: %w", net.ErrClosed)
-	}
-	late := u.Group != nil && !u.Group.add(c)
-	// Without a deadline, a client that does not read could hold the
-	// handler in the answer's flush.
-	_ = s.SetWriteDeadline(time.Now().Add(cfg.closeTimeout))
-	w.WriteHeader(http.StatusOK)
-	_, err := s.Write(nil)
-	_ = s.SetWriteDeadline(time.Time{})
-	c.frameLock.unlock()
+	// open bounds the answer's flush by the close timeout: a client that
+	// does not read cannot hold the handler in it. A failed answer ends
+	// the Conn, which resets the stream.
+	c, err := u.open(s, cfg, func() error {
+		w.WriteHeader(http.StatusOK)
+		if _, err := s.Write(nil); err != nil {
+			return fmt.Errorf("websocket: failed to send the HTTP/2 handshake response: %w", err)
+		}
+		return nil
+	})
 	if err != nil {
-		_ = c.Terminate() // resets the stream
-		return nil, fmt.Errorf("websocket: failed to send the HTTP/2 handshake response: %w", err)
+		return nil, err
 	}
 	s.watch(r.Context(), func() { c.abort(errStreamGone, SidePeer) })
-	if late {
-		// The drain began while this request was being upgraded.
-		u.Group.closeLate(c)
-		return nil, fmt.Errorf("%w: closed the new connection", ErrShuttingDown)
-	}
 	return c, nil
 }
 

@@ -196,22 +196,33 @@ func (u *Upgrader) Upgrade(w http.ResponseWriter, r *http.Request, responseHeade
 		cfg.deflate, extensions = &params, offer
 	}
 	resp := buildResponse(key, subprotocol, extensions, responseHeader)
-	// The Conn is made, counted in Stats and added to the Group before
-	// the 101 goes out, so that once a client's Dial returns, a Snapshot
-	// counts the connection and a Shutdown waits for it. Its frame lock
-	// is held until then: a ping or a close frame goes out after the 101.
+	return u.open(s, cfg, func() error {
+		if _, err := netConn.Write(resp); err != nil {
+			return fmt.Errorf("websocket: failed to write the handshake response: %w", err)
+		}
+		return nil
+	})
+}
+
+// open makes the Conn of an accepted handshake, then sends the answer
+// with send, within the close timeout. The Conn is counted in Stats and
+// added to the Group before the answer goes out, so that once a client's
+// Dial returns, a Snapshot counts the connection and a Shutdown waits for
+// it; its frame lock is held until then, so that a ping or a close frame
+// goes out after the answer. A connection whose answer fails is dropped.
+func (u *Upgrader) open(s stream, cfg connConfig, send func() error) (*Conn, error) {
 	c := newConn(s, cfg)
 	if !c.frameLock.lock(c.done) {
 		return nil, fmt.Errorf("websocket: the connection ended before the handshake response: %w", net.ErrClosed)
 	}
 	late := u.Group != nil && !u.Group.add(c)
-	_ = netConn.SetWriteDeadline(time.Now().Add(cfg.closeTimeout))
-	_, err = netConn.Write(resp)
-	_ = netConn.SetWriteDeadline(time.Time{})
+	_ = s.SetWriteDeadline(time.Now().Add(cfg.closeTimeout))
+	err := send()
+	_ = s.SetWriteDeadline(time.Time{})
 	c.frameLock.unlock()
 	if err != nil {
 		_ = c.Terminate()
-		return nil, fmt.Errorf("websocket: failed to write the handshake response: %w", err)
+		return nil, err
 	}
 	if late {
 		// The drain began while this request was being upgraded.
