@@ -177,6 +177,16 @@ func TestBroadcastDoesNotAllocate(t *testing.T) {
 	if allocs != 0 {
 		t.Errorf("%v allocations per broadcast to %d connections, want 0", allocs, len(conns))
 	}
+	// Several messages at once, gathered into one write per connection.
+	allocs = testing.AllocsPerRun(20, func() {
+		res, err := Broadcast(ctx, conns, pm, pm, pm)
+		if err != nil || res.Delivered != len(conns) {
+			t.Fatalf("%+v, %v", res, err)
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("%v allocations per broadcast of three messages to %d connections, want 0", allocs, len(conns))
+	}
 }
 
 // TestConnSize: what every connection carries, idle or not, stays within

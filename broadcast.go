@@ -36,30 +36,46 @@ const broadcastWorkers = 64
 // has no WriteTimeout when the context has no deadline.
 const defaultBroadcastTimeout = 10 * time.Second
 
-// Broadcast writes pm to every connection in conns, concurrently, and
-// returns once each has been written to or passed over, with the counts
-// of BroadcastResult. A slow or dead connection neither blocks the others
-// nor piles up messages: each write is bounded by the connection's
-// WriteTimeout and by ctx's deadline, whichever comes first (10 s when
-// neither is set). A connection whose write does not finish in time is
-// terminated; one that another write keeps busy until then is skipped.
-// When ctx ends, the connections not yet written to, or waiting for
-// another writer, are skipped, and Broadcast returns ctx's error once the
-// writes in progress have ended; it returns nil when every connection had
-// its turn.
+// Broadcast writes the messages pms, in order, to every connection in
+// conns, concurrently, and returns once each has been written to or passed
+// over, with the counts of BroadcastResult. A slow or dead connection
+// neither blocks the others nor piles up messages: each connection's
+// writes are bounded by its WriteTimeout and by ctx's deadline, whichever
+// comes first (10 s when neither is set). A connection whose write does
+// not finish in time is terminated; one that another write keeps busy
+// until then is skipped. When ctx ends, the connections not yet written
+// to, or waiting for another writer, are skipped, and Broadcast returns
+// ctx's error once the writes in progress have ended; it returns nil when
+// every connection had its turn.
+//
+// Several messages go to a server's connection together, in as few
+// writes as its socket takes (one system call for small ones), and no
+// other message comes between them; a server whose messages arrive in
+// bursts spends a system call per connection per burst rather than per
+// message by passing what it has at hand. A connection that compresses
+// with context takeover, or a client's, gets them one after another,
+// in order, and another writer's message may come between them. With no
+// messages, Broadcast writes nothing.
 //
 // Nothing is copied or compressed per connection but what
 // PreparedMessage says. Safe from any goroutine, concurrently with every
 // method of the connections.
-func Broadcast(ctx context.Context, conns []*Conn, pm *PreparedMessage) (BroadcastResult, error) {
-	if pm == nil {
-		return BroadcastResult{}, errNilPrepared
+func Broadcast(ctx context.Context, conns []*Conn, pms ...*PreparedMessage) (BroadcastResult, error) {
+	for _, pm := range pms {
+		if pm == nil {
+			return BroadcastResult{}, errNilPrepared
+		}
 	}
 	if ctx == nil {
 		return BroadcastResult{}, errors.New("websocket: broadcast: nil Context")
 	}
+	if len(pms) == 0 {
+		return BroadcastResult{}, nil
+	}
 	r := broadcastRuns.Get().(*broadcastRun)
-	r.ctx, r.conns, r.pm = ctx, conns, pm
+	// Copied, so that the caller's slice (made at the call for a
+	// variadic call) does not escape into the pooled run.
+	r.ctx, r.conns, r.pms = ctx, conns, append(r.pms[:0], pms...)
 	for range min(len(conns), broadcastWorkers) - 1 {
 		r.wg.Add(1)
 		go broadcastHelper()
@@ -77,7 +93,8 @@ func Broadcast(ctx context.Context, conns []*Conn, pm *PreparedMessage) (Broadca
 	if r.cut.Load() {
 		err = ctx.Err()
 	}
-	*r = broadcastRun{}
+	clear(r.pms) // the pool keeps the slice, not the messages
+	*r = broadcastRun{pms: r.pms[:0]}
 	broadcastRuns.Put(r)
 	return res, err
 }
@@ -89,7 +106,7 @@ func Broadcast(ctx context.Context, conns []*Conn, pm *PreparedMessage) (Broadca
 type broadcastRun struct {
 	ctx                                    context.Context
 	conns                                  []*Conn
-	pm                                     *PreparedMessage
+	pms                                    []*PreparedMessage
 	next                                   atomic.Int64 // the index of the next connection to write
 	delivered, skipped, terminated, failed atomic.Int64
 	cut                                    atomic.Bool // ctx ended before some connection's turn
@@ -126,7 +143,7 @@ func (r *broadcastRun) work() {
 			r.skipped.Add(1)
 			continue
 		}
-		switch r.conns[i].broadcastOne(r.ctx, r.pm) {
+		switch r.conns[i].broadcastOne(r.ctx, r.pms) {
 		case sendDelivered:
 			r.delivered.Add(1)
 		case sendSkipped:
@@ -142,17 +159,17 @@ func (r *broadcastRun) work() {
 	}
 }
 
-// Broadcast writes pm to every connection of the group; see the package's
-// Broadcast. Connections that join during the broadcast are not written
-// to. Safe from any goroutine.
-func (g *Group) Broadcast(ctx context.Context, pm *PreparedMessage) (BroadcastResult, error) {
+// Broadcast writes pms, in order, to every connection of the group; see
+// the package's Broadcast. Connections that join during the broadcast are
+// not written to. Safe from any goroutine.
+func (g *Group) Broadcast(ctx context.Context, pms ...*PreparedMessage) (BroadcastResult, error) {
 	g.mu.Lock()
 	conns := make([]*Conn, 0, len(g.conns))
 	for c := range g.conns {
 		conns = append(conns, c)
 	}
 	g.mu.Unlock()
-	return Broadcast(ctx, conns, pm)
+	return Broadcast(ctx, conns, pms...)
 }
 
 // sendOutcome is what became of one connection in a broadcast.
@@ -166,8 +183,9 @@ const (
 	sendFailed
 )
 
-// broadcastOne writes pm to c within the broadcast's bound for c.
-func (c *Conn) broadcastOne(ctx context.Context, pm *PreparedMessage) sendOutcome {
+// broadcastOne writes pms to c, in order, within the broadcast's bound
+// for c.
+func (c *Conn) broadcastOne(ctx context.Context, pms []*PreparedMessage) sendOutcome {
 	if c.closing.Load() {
 		return sendSkipped
 	}
@@ -184,7 +202,26 @@ func (c *Conn) broadcastOne(ctx context.Context, pm *PreparedMessage) sendOutcom
 		}
 		return sendSkipped
 	}
-	err := c.writePreparedLocked(pm, bound)
+	if len(pms) > 1 && c.sharesFrames(pms) {
+		return c.outcomeOf(c.writePreparedRunLocked(pms, bound))
+	}
+	for i, pm := range pms {
+		if i > 0 && !c.lockUntil(&c.msgLock, ctx.Done(), bound) {
+			// Passed over partway: the messages before this one went out.
+			if ctx.Err() != nil {
+				return sendCut
+			}
+			return sendSkipped
+		}
+		if err := c.writePreparedLocked(pm, bound); err != nil {
+			return c.outcomeOf(err)
+		}
+	}
+	return sendDelivered
+}
+
+// outcomeOf classifies the error of a broadcast's write to c.
+func (c *Conn) outcomeOf(err error) sendOutcome {
 	switch {
 	case err == nil:
 		return sendDelivered

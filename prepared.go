@@ -113,6 +113,33 @@ func (c *Conn) WritePreparedMessage(pm *PreparedMessage) error {
 	return c.writePreparedLocked(pm, time.Time{})
 }
 
+// sharedFrame returns the frame of pm that c sends as it is, with its
+// RSV bits, or ok false when c must compress pm for itself (context
+// takeover).
+func (c *Conn) sharedFrame(pm *PreparedMessage) (f *preparedFrame, rsv byte, ok bool) {
+	if d := c.deflate; d != nil && d.enabled.Load() && pm.Len() >= d.threshold {
+		if !d.params.localNoContext {
+			return nil, 0, false
+		}
+		return pm.deflatedFrame(d.params.windowBits()), rsv1, true
+	}
+	return &pm.plain, 0, true
+}
+
+// sharesFrames reports whether c, a server, sends every one of pms as
+// it was prepared, so that they can go out together.
+func (c *Conn) sharesFrames(pms []*PreparedMessage) bool {
+	if c.role == roleClient {
+		return false // it masks each frame
+	}
+	for _, pm := range pms {
+		if _, _, ok := c.sharedFrame(pm); !ok {
+			return false
+		}
+	}
+	return true
+}
+
 // writePreparedLocked sends pm, its writes bounded by bound as well when
 // that is not zero (see Broadcast). The caller holds msgLock, which it
 // releases.
@@ -120,14 +147,11 @@ func (c *Conn) writePreparedLocked(pm *PreparedMessage, bound time.Time) error {
 	if !bound.IsZero() {
 		c.writeBound = bound.UnixNano()
 	}
+	f, rsv, ok := c.sharedFrame(pm)
 	op, _ := pm.typ.opcode()
-	f, rsv := &pm.plain, byte(0)
-	if d := c.deflate; d != nil && d.enabled.Load() && pm.Len() >= d.threshold {
-		if !d.params.localNoContext {
-			// Compressed for this connection alone: see PreparedMessage.
-			return c.writeCompressedLocked(op, pm.typ, pm.plain.payload())
-		}
-		f, rsv = pm.deflatedFrame(d.params.windowBits()), rsv1
+	if !ok {
+		// Compressed for this connection alone: see PreparedMessage.
+		return c.writeCompressedLocked(op, pm.typ, pm.plain.payload())
 	}
 	defer func() {
 		c.writeBound = 0
@@ -144,4 +168,69 @@ func (c *Conn) writePreparedLocked(pm *PreparedMessage, bound time.Time) error {
 		cc.deflatedBytesOut.Add(uint64(pm.Len()))
 	}
 	return err
+}
+
+// A run of prepared frames goes out gathered into one buffer up to
+// runBufSize, so that small messages cost one system call together;
+// a frame above runCopyMax goes out on its own, where copying it would
+// cost more than the call it saves.
+const (
+	runBufSize = 64 << 10
+	runCopyMax = 16 << 10
+)
+
+var runBufs = sync.Pool{New: func() any { b := make([]byte, 0, runBufSize); return &b }}
+
+// writePreparedRunLocked sends pms, whose frames c shares (sharesFrames),
+// back to back with nothing between them, within bound. The caller holds
+// msgLock, which it releases.
+func (c *Conn) writePreparedRunLocked(pms []*PreparedMessage, bound time.Time) error {
+	c.writeBound = bound.UnixNano()
+	defer func() {
+		c.writeBound = 0
+		c.msgLock.unlock()
+	}()
+	if !c.frameLock.lock(c.done) {
+		return c.writeClosedErr()
+	}
+	defer c.frameLock.unlock()
+	if c.closing.Load() || c.writeBroken {
+		return c.writeClosedErr()
+	}
+	bp := runBufs.Get().(*[]byte)
+	defer runBufs.Put(bp)
+	buf := (*bp)[:0]
+	for _, pm := range pms {
+		f, _, _ := c.sharedFrame(pm)
+		large := len(f.frame) > runCopyMax
+		if len(buf) > 0 && (large || len(buf)+len(f.frame) > runBufSize) {
+			if err := c.writeBounded(buf); err != nil {
+				return c.writeFailed(err)
+			}
+			buf = buf[:0]
+		}
+		if large {
+			if err := c.writeBounded(f.frame); err != nil {
+				return c.writeFailed(err)
+			}
+			continue
+		}
+		buf = append(buf, f.frame...)
+	}
+	*bp = buf[:0]
+	if len(buf) > 0 {
+		if err := c.writeBounded(buf); err != nil {
+			return c.writeFailed(err)
+		}
+	}
+	if cc := c.counts; cc != nil {
+		for _, pm := range pms {
+			f, rsv, _ := c.sharedFrame(pm)
+			cc.frameOut(true, rsv != 0, len(f.payload()))
+			if rsv != 0 {
+				cc.deflatedBytesOut.Add(uint64(pm.Len()))
+			}
+		}
+	}
+	return nil
 }

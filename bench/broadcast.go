@@ -68,6 +68,8 @@ type broadcaster func(conns []any, msgs [][]byte) (delivered, failed int64, err 
 // broadcaster returns lib's way to broadcast.
 func (s *echoServer) broadcaster() broadcaster {
 	switch {
+	case s.lib == "ours-each":
+		return broadcastOursEach
 	case isOurs(s.lib):
 		return broadcastOurs
 	case strings.HasPrefix(s.lib, "gorilla"):

@@ -38,6 +38,7 @@ var variants = map[string]string{
 	"ours-handler": "ours with the read loop inside the HTTP handler, so that net/http keeps its request state",
 	"ours-serve":   "ours with Conn.Serve: no goroutine while a connection has nothing to read",
 	"ours-stats":   "ours counting into a Stats (Upgrader.Stats): the price of the connection statistics",
+	"ours-each":    "ours broadcasting with one Broadcast call per message, rather than one call for the messages at hand",
 	"gws-par":      "gws with ParallelEnabled: true, as its README's best practice",
 }
 
@@ -219,7 +220,7 @@ func (s *echoServer) closeAll() int {
 
 func (s *echoServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch s.lib {
-	case "ours", "ours-cb", "ours-handler", "ours-serve", "ours-stats", "ours-deflate", "ours-deflate-ctx":
+	case "ours", "ours-cb", "ours-handler", "ours-serve", "ours-stats", "ours-each", "ours-deflate", "ours-deflate-ctx":
 		s.serveOurs(w, r)
 	case "ours-msg":
 		s.serveOursMsg(w, r)

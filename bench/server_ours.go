@@ -89,9 +89,28 @@ func (s *echoServer) serveOursMsg(w http.ResponseWriter, r *http.Request) {
 
 // broadcastOurs is the library's fan-out: each message prepared once
 // (framed once, and compressed once when the connections compress
-// without context takeover) and written by Broadcast, which writes to up
-// to 64 connections at once and bounds each write.
+// without context takeover), then all of them written by one Broadcast,
+// since they are all at hand: each connection gets them in as few writes
+// as its socket takes, and Broadcast writes to up to 64 connections at
+// once and bounds each connection's writes. delivered counts messages.
 func broadcastOurs(keys []any, msgs [][]byte) (delivered, failed int64, err error) {
+	conns := connsOf[*ours.Conn](keys)
+	ctx, cancel := context.WithTimeout(context.Background(), broadcastWait)
+	defer cancel()
+	pms := make([]*ours.PreparedMessage, len(msgs))
+	for i, m := range msgs {
+		if pms[i], err = ours.NewPreparedMessage(ours.TextMessage, m); err != nil {
+			return 0, 0, err
+		}
+	}
+	res, err := ours.Broadcast(ctx, conns, pms...)
+	n := int64(len(msgs))
+	return n * int64(res.Delivered), n * int64(res.Skipped+res.Terminated+res.Failed), err
+}
+
+// broadcastOursEach is broadcastOurs with one Broadcast per message, as a
+// server whose messages come one at a time writes them.
+func broadcastOursEach(keys []any, msgs [][]byte) (delivered, failed int64, err error) {
 	conns := connsOf[*ours.Conn](keys)
 	ctx, cancel := context.WithTimeout(context.Background(), broadcastWait)
 	defer cancel()
