@@ -16,6 +16,15 @@ import (
 // members are all stuck from holding its subscription for longer.
 const broadcastBound = 10 * time.Second
 
+// roomQueue is how many of a room's events may wait while a broadcast to
+// its members runs; beyond it, NATS holds them (and, past its own limit,
+// reports a slow consumer). maxBatch is the most events one broadcast
+// sends together.
+const (
+	roomQueue = 1024
+	maxBatch  = 256
+)
+
 // flushTimeout bounds how long a join waits for the NATS server to confirm
 // the room's subscription.
 const flushTimeout = 5 * time.Second
@@ -24,6 +33,10 @@ const flushTimeout = 5 * time.Second
 // here, and one NATS subscription per such room. A room's events arrive
 // from NATS once per process and go to its local members as one
 // PreparedMessage: framed (and compressed) once, written to each socket.
+// Events that arrive while a broadcast runs wait for it and then go out
+// together in one Broadcast, which writes them to each member in one
+// system call: a busy room costs a write per member per batch, not per
+// event.
 //
 // Delivery is at most once: NATS core keeps no history, so an event
 // published while a member is between two connections (a deploy's drain
@@ -46,6 +59,8 @@ type hub struct {
 type room struct {
 	members map[*websocket.Conn]*localMember
 	sub     *nats.Subscription
+	events  chan *nats.Msg // from the subscription to the room's broadcaster
+	gone    chan struct{}  // closed when the last local member leaves
 }
 
 // localMember is a member connected to this process.
@@ -75,12 +90,19 @@ func (h *hub) join(roomName, name string, conn *websocket.Conn) error {
 	h.mu.Lock()
 	r := h.rooms[roomName]
 	if r == nil {
-		r = &room{members: make(map[*websocket.Conn]*localMember)}
+		r = &room{
+			members: make(map[*websocket.Conn]*localMember),
+			events:  make(chan *nats.Msg, roomQueue),
+			gone:    make(chan struct{}),
+		}
 		// The callback keeps its own room: a message still in flight for a
 		// room that emptied and was made anew does not reach the new
 		// room's members through the old subscription as well.
 		sub, err := h.nc.Subscribe(roomSubject(roomName), func(m *nats.Msg) {
-			h.deliver(roomName, r, m)
+			select {
+			case r.events <- m:
+			case <-r.gone:
+			}
 		})
 		if err != nil {
 			h.mu.Unlock()
@@ -89,6 +111,7 @@ func (h *hub) join(roomName, name string, conn *websocket.Conn) error {
 		}
 		r.sub = sub
 		h.rooms[roomName] = r
+		go h.broadcaster(roomName, r)
 	}
 	r.members[conn] = &localMember{name: name, inbox: inbox}
 	h.mu.Unlock()
@@ -129,6 +152,7 @@ func (h *hub) leave(roomName string, conn *websocket.Conn) {
 		if err := r.sub.Unsubscribe(); err != nil {
 			h.log.Warn("unsubscribe", "room", roomName, "err", err)
 		}
+		close(r.gone)
 	}
 	h.mu.Unlock()
 	if ok {
@@ -168,28 +192,58 @@ func (h *hub) publish(ev event) error {
 	return h.nc.Publish(roomSubject(ev.Room), data)
 }
 
-// deliver hands one event of a room to the room's local members. It runs
-// on the subscription's goroutine, so a room's events reach a member in
-// the order NATS delivered them.
-func (h *hub) deliver(roomName string, r *room, m *nats.Msg) {
+// broadcaster hands a room's events to its local members, in the order
+// NATS delivered them, until the room's last local member leaves. It
+// takes every event already waiting (up to maxBatch) into one delivery.
+func (h *hub) broadcaster(roomName string, r *room) {
+	batch := make([]*nats.Msg, 0, maxBatch)
+	for {
+		select {
+		case m := <-r.events:
+			batch = append(batch[:0], m)
+		case <-r.gone:
+			return
+		}
+	gather:
+		for len(batch) < maxBatch {
+			select {
+			case m := <-r.events:
+				batch = append(batch, m)
+			default:
+				break gather
+			}
+		}
+		h.deliver(roomName, r, batch)
+	}
+}
+
+// deliver hands events of a room to the room's local members, in one
+// Broadcast, and answers the joins among them.
+func (h *hub) deliver(roomName string, r *room, batch []*nats.Msg) {
 	conns, names := h.membersOf(r)
 	if len(conns) == 0 {
 		return
 	}
-	pm, err := websocket.NewPreparedMessage(websocket.TextMessage, m.Data)
-	if err != nil {
-		h.log.Warn("prepare", "room", roomName, "err", err)
-		return
+	pms := make([]*websocket.PreparedMessage, 0, len(batch))
+	for _, m := range batch {
+		pm, err := websocket.NewPreparedMessage(websocket.TextMessage, m.Data)
+		if err != nil {
+			h.log.Warn("prepare", "room", roomName, "err", err)
+			continue
+		}
+		pms = append(pms, pm)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), broadcastBound)
 	defer cancel()
-	res, err := websocket.Broadcast(ctx, conns, pm)
+	res, err := websocket.Broadcast(ctx, conns, pms...)
 	if err != nil || res.Terminated > 0 || res.Failed > 0 {
-		h.log.Info("broadcast", "room", roomName, "delivered", res.Delivered,
+		h.log.Info("broadcast", "room", roomName, "events", len(pms), "delivered", res.Delivered,
 			"skipped", res.Skipped, "terminated", res.Terminated, "failed", res.Failed, "err", err)
 	}
-	if m.Reply != "" {
-		h.answerJoin(roomName, m, names)
+	for _, m := range batch {
+		if m.Reply != "" {
+			h.answerJoin(roomName, m, names)
+		}
 	}
 }
 

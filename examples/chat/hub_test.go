@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/a60656ec/websocket"
+	"github.com/nats-io/nats.go"
 )
 
 // testProcess is the in-process stand-in for a chat process: a hub, its
@@ -223,4 +225,90 @@ func countKind(events []event, kind string) int {
 		}
 	}
 	return n
+}
+
+// TestBroadcasterBatches checks that events already waiting when the
+// room's broadcaster runs go out in batches of at most maxBatch, whole and
+// in order, and that the broadcaster ends when the room is gone.
+func TestBroadcasterBatches(t *testing.T) {
+	const queued = maxBatch + 44 // a full batch, then a short one
+	h := newHub(nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	r := &room{
+		members: make(map[*websocket.Conn]*localMember),
+		events:  make(chan *nats.Msg, roomQueue),
+		gone:    make(chan struct{}),
+	}
+	for i := range queued {
+		r.events <- &nats.Msg{Data: []byte(fmt.Sprint(i))}
+	}
+	conns := make(chan *websocket.Conn, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		c, err := (&websocket.Upgrader{}).Upgrade(w, req, nil)
+		if err == nil {
+			conns <- c
+		}
+	}))
+	defer srv.Close()
+	client, _, err := websocket.Dial(dialContext(t), "ws"+strings.TrimPrefix(srv.URL, "http"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Terminate()
+	server := <-conns
+	defer server.Terminate()
+	r.members[server] = &localMember{name: "ann"}
+
+	ended := make(chan struct{})
+	go func() {
+		h.broadcaster("den", r)
+		close(ended)
+	}()
+	for i := range queued {
+		_, b, err := client.ReadMessage()
+		if err != nil {
+			t.Fatalf("message %d: %v", i, err)
+		}
+		if string(b) != fmt.Sprint(i) {
+			t.Fatalf("message %q where %d was next", b, i)
+		}
+	}
+	close(r.gone)
+	select {
+	case <-ended:
+	case <-time.After(eventTimeout):
+		t.Fatal("the broadcaster did not end with its room")
+	}
+}
+
+// TestBurstInOrder checks that a burst of messages, which arrive faster
+// than a broadcast ends and so go out in batches, reaches every member
+// exactly once and in the order it was said, on both processes.
+func TestBurstInOrder(t *testing.T) {
+	natsURL := startTestNATS(t)
+	one, two := newTestProcess(t, natsURL), newTestProcess(t, natsURL)
+	ann := joinRoom(t, one.wsURL("den", "ann"), "ann")
+	bob := joinRoom(t, two.wsURL("den", "bob"), "bob")
+	cy := joinRoom(t, one.wsURL("den", "cy"), "cy")
+	for _, m := range []*member{ann, bob} {
+		m.waitForSeen(t, func(ev event) bool { return ev.Kind == kindJoin && ev.From == "cy" })
+	}
+
+	const burst = 500
+	go func() {
+		for i := range burst {
+			if err := ann.conn.WriteJSON(clientMessage{Text: fmt.Sprint(i)}); err != nil {
+				return // the test fails below, waiting for the message
+			}
+		}
+	}()
+	for _, m := range []*member{ann, bob, cy} {
+		next := 0
+		for next < burst {
+			ev := m.waitFor(t, func(ev event) bool { return ev.Kind == kindMessage })
+			if ev.Text != fmt.Sprint(next) {
+				t.Fatalf("%s: message %q where %d was next", m.name, ev.Text, next)
+			}
+			next++
+		}
+	}
 }
