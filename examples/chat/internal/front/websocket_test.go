@@ -3,6 +3,7 @@ package front
 import (
 	"bytes"
 	"context"
+	"net/http"
 	"testing"
 	"time"
 
@@ -70,7 +71,7 @@ func TestWebSocketThroughFront(t *testing.T) {
 	for _, at := range rec.all() {
 		if at.Upgrade() {
 			upgrades++
-			if at.Status != 101 {
+			if at.Status != http.StatusSwitchingProtocols {
 				t.Errorf("upgrade attempt %+v, want 101", at)
 			}
 		}
