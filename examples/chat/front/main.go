@@ -55,7 +55,10 @@ func run(log *slog.Logger, addr, list string) error {
 	srv := &http.Server{
 		Handler:           p,
 		ReadHeaderTimeout: 5 * time.Second,
-		MaxHeaderBytes:    16 << 10,
+		// Upgraded connections are hijacked, out of the server's hands:
+		// this only ends browsers' idle keep-alive connections.
+		IdleTimeout:    60 * time.Second,
+		MaxHeaderBytes: 16 << 10,
 	}
 	stop, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
