@@ -23,8 +23,10 @@ import (
 // discards them itself, handing over to a reader that arrives meanwhile; a
 // reader that stops reading during Close, or is between two reads when
 // Close is called (a read loop handling a message, or onMessage), gets
-// 100 ms to come back before Close reads in its place. A connection that
-// was never read from is read by Close at once.
+// 100 ms to come back before Close reads in its place, unless what the
+// peer sends next is its close frame, which Close reads at once (a reader
+// would get only the *CloseError from it). A connection that was never
+// read from is read by Close at once.
 //
 // Close returns nil when the handshake completed, also when the peer's close
 // frame arrived first and Close joined its answer. It returns an error when
@@ -83,6 +85,11 @@ func (c *Conn) awaitPeerClose() {
 			readerLeft = c.readerLeft
 		case sawReader:
 			sawReader = false
+			if took, ended := c.readCloseIfNext(); ended {
+				return
+			} else if took {
+				continue
+			}
 			if grace == nil {
 				grace = time.NewTimer(readerGrace)
 			} else {
@@ -121,6 +128,33 @@ func (c *Conn) awaitPeerClose() {
 			return
 		}
 	}
+}
+
+// readCloseIfNext serves a reader that is between two messages: it waits
+// for the peer's next frame and, if that is the close frame, reads it at
+// once, since all the reader would get from it is the *CloseError, which
+// it gets anyway once the connection has ended. Without it, a client that
+// reads its answer and then calls Close from the same goroutine would
+// wait out readerGrace on every close. Any other frame is left for the
+// reader. It reports whether it read the close frame, and whether the
+// connection has ended. A served connection's frames are Serve's.
+func (c *Conn) readCloseIfNext() (took, ended bool) {
+	if c.served.Load() != nil || !c.readLock.tryLock() {
+		return false, false
+	}
+	defer c.readLock.unlock()
+	if c.readers.Load() > 0 || !c.rd.messageDone() || c.rd.compressed {
+		return false, false
+	}
+	b, err := c.br.Peek(1)
+	if err != nil {
+		c.readFailed(err)
+		return true, true
+	}
+	if opcode(b[0]&0x0f) != opClose {
+		return false, false
+	}
+	return true, c.discardFrame()
 }
 
 // midMessage reports whether the application holds a reader in the

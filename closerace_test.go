@@ -17,29 +17,67 @@ import (
 // orderly close waits, a drain of a connection already closing.
 
 // TestCloseReaderLeaves: the reader stops reading during Close (its
-// handler returned); Close reads the peer's close frame in its place once
-// readerGrace has passed.
+// handler returned). A close frame that comes next is read by Close at
+// once: the reader would get nothing from it but the *CloseError. A
+// message that comes next is left to the reader for readerGrace, then
+// read and discarded by Close in its place.
 func TestCloseReaderLeaves(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		after string        // a message the peer sends before its close frame, once the reader has left
+		want  time.Duration // how long Close takes
+	}{
+		{name: "close frame next", want: 0},
+		{name: "message next", after: "unread", want: readerGrace},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				p, c := pipeConn(t, nil)
+				got := make(chan message, 1)
+				go func() { // reads one message, then its handler returns
+					typ, data, err := c.ReadMessage()
+					got <- message{typ, string(data), err}
+				}()
+				synctest.Wait()
+				start := time.Now()
+				closed := make(chan error, 1)
+				go func() { closed <- c.Close(StatusNormalClosure, "") }()
+				p.wantClose(StatusNormalClosure)
+				synctest.Wait() // Close waits, leaving the frames to the reader
+				p.send(fin|wText, []byte("last"))
+				assert.Equal(t, message{TextMessage, "last", nil}, <-got)
+				if tt.after != "" {
+					p.send(fin|wText, []byte(tt.after))
+				}
+				p.sendClose(StatusNormalClosure, "")
+				p.wantEOF()
+				require.NoError(t, <-closed)
+				assert.Equal(t, tt.want, time.Since(start))
+				assert.True(t, c.CloseEvent().WasClean)
+			})
+		})
+	}
+}
+
+// TestCloseAfterAnswer: a client that reads its answer and then calls
+// Close from the same goroutine, the request/response pattern, gets the
+// server's close frame at once rather than after readerGrace.
+func TestCloseAfterAnswer(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		p, c := pipeConn(t, nil)
-		got := make(chan message, 1)
-		go func() { // reads one message, then its handler returns
-			typ, data, err := c.ReadMessage()
-			got <- message{typ, string(data), err}
+		go p.send(fin|wText, []byte("answer"))
+		_, msg, err := c.ReadMessage()
+		require.NoError(t, err)
+		require.Equal(t, "answer", string(msg))
+		go func() {
+			p.wantClose(StatusNormalClosure)
+			p.sendClose(StatusNormalClosure, "")
 		}()
-		synctest.Wait()
 		start := time.Now()
-		closed := make(chan error, 1)
-		go func() { closed <- c.Close(StatusNormalClosure, "") }()
-		p.wantClose(StatusNormalClosure)
-		synctest.Wait() // Close waits, leaving the frames to the reader
-		p.send(fin|wText, []byte("last"))
-		assert.Equal(t, message{TextMessage, "last", nil}, <-got)
-		p.sendClose(StatusNormalClosure, "")
-		p.wantEOF()
-		require.NoError(t, <-closed)
-		assert.Equal(t, readerGrace, time.Since(start))
-		assert.True(t, c.CloseEvent().WasClean)
+		require.NoError(t, c.Close(StatusNormalClosure, ""))
+		assert.Zero(t, time.Since(start), "Close waited for a reader that was its own caller")
+		_, _, err = c.ReadMessage()
+		assert.Equal(t, &CloseError{Code: StatusNormalClosure}, err, "the reader still gets the peer's close")
 	})
 }
 

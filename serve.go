@@ -192,6 +192,13 @@ func (c *Conn) serveReady(s *serveState) {
 			// next bytes, even those that came since the read that found
 			// none (then park fails, and the loop reads them).
 			if s.park() {
+				if s.ended.Load() && s.take() {
+					// The connection ended while this goroutine served
+					// it: end found it active, not parked, and left its
+					// release to the goroutine serving it.
+					s.release(c)
+					return
+				}
 				if hook := serveParked.Load(); hook != nil {
 					(*hook)(c)
 				}
