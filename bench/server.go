@@ -38,6 +38,8 @@ var variants = map[string]string{
 	"ours-handler": "ours with the read loop inside the HTTP handler, so that net/http keeps its request state",
 	"ours-serve":   "ours with Conn.Serve: no goroutine while a connection has nothing to read",
 	"ours-stats":   "ours counting into a Stats (Upgrader.Stats): the price of the connection statistics",
+	"ours-h2":      "ours over cleartext HTTP/2, one WebSocket per extended CONNECT stream, a TCP connection per WebSocket",
+	"ours-h2-mux":  "ours over cleartext HTTP/2, every WebSocket a stream of one shared TCP connection, as a browser opens them",
 	"gws-par":      "gws with ParallelEnabled: true, as its README's best practice",
 }
 
@@ -83,7 +85,10 @@ type echoServer struct {
 	conns map[any]func() error // the live connections and how to close each
 
 	closeOK, closeErr atomic.Int64
-	closeErrSample    atomic.Value // string: the first close error
+	// The HTTP/2 servers count the requests that arrived over HTTP/2 as
+	// CONNECT, and the TCP connections they accepted.
+	h2Streams, tcpConns atomic.Int64
+	closeErrSample      atomic.Value // string: the first close error
 	// beforeCloseAll, when set, runs as a close storm starts: it starts
 	// the CPU profile of a storm measurement.
 	beforeCloseAll func()
@@ -157,6 +162,9 @@ func startEcho(lib string) (*echoServer, error) {
 		}
 	default:
 		srv := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
+		if isH2(lib) {
+			s.serveH2(srv)
+		}
 		go srv.Serve(ln)
 	}
 	return s, nil
@@ -223,6 +231,8 @@ func (s *echoServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveOurs(w, r)
 	case "ours-msg":
 		s.serveOursMsg(w, r)
+	case "ours-h2", "ours-h2-mux":
+		s.serveOursH2(w, r)
 	case "gorilla", "gorilla-deflate":
 		s.serveGorilla(w, r)
 	case "coder", "coder-deflate", "coder-deflate-ctx":
