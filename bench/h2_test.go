@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 )
@@ -76,5 +77,37 @@ func TestH2(t *testing.T) {
 				t.Fatal("an HTTP/1.1 upgrade succeeded")
 			}
 		})
+	}
+}
+
+// TestH2Price: the HTTP/2 table pairs ours-h2 with ours repetition by
+// repetition, leaving out a repetition that either lacks, and the
+// variants' table leaves ours-h2 to it.
+func TestH2Price(t *testing.T) {
+	cfg := defaultConfig(false)
+	cfg.reps = 3
+	cfg.libs = []string{"ours", "ours-h2"}
+	k := cellKey{size: 16, conns: 1}
+	r := results{cells: map[string]map[cellKey][]cellSample{
+		"ours": {k: {
+			{rep: 0, cpuPer100k: 1, clientPer100: 1},
+			{rep: 1, cpuPer100k: 1, clientPer100: 1},
+		}},
+		"ours-h2": {k: {
+			{rep: 0, cpuPer100k: 2, clientPer100: 1.5, allocsPerMsg: 2, bytesPerMsg: 100},
+			{rep: 1, cpuPer100k: 3, clientPer100: 1.5, allocsPerMsg: 2.1, bytesPerMsg: 100},
+			{rep: 2, cpuPer100k: 9, clientPer100: 1.5, allocsPerMsg: 1.9, bytesPerMsg: 100},
+		}},
+	}}
+	var b strings.Builder
+	formatH2Price(&b, cfg, r, []cellKey{k})
+	want := "| 16 B × 1 | 1.67x | 1.33x–2.00x | 2.50x | 2.00x–3.00x | 1.50x | 1.50x–1.50x | 0.00 → 2.00 (1.90–2.10) | 0 B → 100 B |"
+	if !strings.Contains(b.String(), want) {
+		t.Fatalf("table\n%s\nwant the row\n%s", b.String(), want)
+	}
+	b.Reset()
+	formatVariantPairs(&b, cfg, r, []cellKey{k})
+	if b.Len() != 0 {
+		t.Fatalf("the variants' table holds ours-h2:\n%s", b.String())
 	}
 }
