@@ -112,11 +112,13 @@ type h2ClientStream struct {
 	resp   *http.Response
 	cancel context.CancelFunc // resets the stream (RST_STREAM CANCEL)
 
+	// mu guards the rest: the transport's goroutines, a deadline's timer
+	// and the client's goroutine all reach them.
 	mu            sync.Mutex
-	tcp           net.Conn // the stream's own TCP connection; nil when shared. Guarded by mu
-	local, remote net.Addr // guarded by mu
-	timer         *time.Timer
-	expired       bool // a deadline reset the stream
+	tcp           net.Conn // the stream's own TCP connection; nil when shared
+	local, remote net.Addr
+	timer         *time.Timer // the deadline's, while one is set
+	expired       bool        // a deadline reset the stream
 }
 
 // open sends the extended CONNECT and checks the answer: 200 over
