@@ -42,6 +42,9 @@ func TestEcho(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer s.Close()
+			d := newLoadDialer(lib)
+			defer d.close()
+			dials := 0
 			for _, size := range []int{0, 16, 125, 126, 1 << 10, 4096, 64 << 10, 100_000} {
 				if size == 0 && lib == "nbio" {
 					// nbio v1.6.8 never calls OnMessage for an empty
@@ -49,7 +52,7 @@ func TestEcho(t *testing.T) {
 					// payload); no cell sends one.
 					continue
 				}
-				c, err := dialWS(s.Addr(), nil, 4096, 10*time.Second)
+				c, err := d.dial(s.Addr(), nil, 4096, 10*time.Second, compressNone)
 				if err != nil {
 					t.Fatalf("%d bytes: dial: %v", size, err)
 				}
@@ -73,6 +76,10 @@ func TestEcho(t *testing.T) {
 				if err := c.closeHandshake(10 * time.Second); err != nil {
 					t.Fatalf("%d bytes: client close: %v", size, err)
 				}
+				dials++
+			}
+			if err := checkH2(lib, s.snapshot(false), dials); err != nil {
+				t.Fatal(err)
 			}
 		})
 	}
@@ -91,9 +98,11 @@ func TestCloseStorm(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer s.Close()
+			d := newLoadDialer(lib)
+			defer d.close()
 			clients := make([]*wsClient, n)
 			for i := range clients {
-				c, err := dialWS(s.Addr(), nil, 4096, 10*time.Second)
+				c, err := d.dial(s.Addr(), nil, 4096, 10*time.Second, compressNone)
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -28,9 +28,11 @@ func TestBroadcast(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer s.Close()
+			d := newLoadDialer(lib)
+			defer d.close()
 			cs := make([]*wsClient, clients)
 			for i := range cs {
-				c, err := dialWSDeflate(s.Addr(), nil, 4096, 10*time.Second, deflateMode(lib))
+				c, err := d.dial(s.Addr(), nil, 4096, 10*time.Second, deflateMode(lib))
 				if err != nil {
 					t.Fatal(err)
 				}

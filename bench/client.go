@@ -72,16 +72,7 @@ func dialWSDeflate(addr string, local net.IP, readBuf int, timeout time.Duration
 	if err != nil {
 		return nil, err
 	}
-	var seed [32]byte
-	_, _ = crand.Read(seed[:])
-	c := &wsClient{
-		nc:    nc,
-		br:    bufio.NewReaderSize(nc, readBuf),
-		ctrl:  make([]byte, 125),
-		hdr:   make([]byte, 8),
-		rng:   rand.NewChaCha8(seed),
-		offer: offer,
-	}
+	c := newWSClient(nc, readBuf, offer)
 	_ = nc.SetDeadline(time.Now().Add(timeout))
 	if err := c.handshake(addr); err != nil {
 		nc.Close()
@@ -89,6 +80,21 @@ func dialWSDeflate(addr string, local net.IP, readBuf int, timeout time.Duration
 	}
 	_ = nc.SetDeadline(time.Time{})
 	return c, nil
+}
+
+// newWSClient is a client over nc, whose opening handshake is done or to
+// be done, offering compression in offer.
+func newWSClient(nc net.Conn, readBuf int, offer compression) *wsClient {
+	var seed [32]byte
+	_, _ = crand.Read(seed[:])
+	return &wsClient{
+		nc:    nc,
+		br:    bufio.NewReaderSize(nc, readBuf),
+		ctrl:  make([]byte, 125),
+		hdr:   make([]byte, 8),
+		rng:   rand.NewChaCha8(seed),
+		offer: offer,
+	}
 }
 
 // handshake sends the upgrade request and checks the 101 response

@@ -27,6 +27,11 @@ type serverStats struct {
 	CloseOK    int64   `json:"close_ok"`
 	CloseErr   int64   `json:"close_err"`
 	CloseErrEx string  `json:"close_err_example,omitempty"`
+	// H2Streams and TCPConns, of the HTTP/2 servers only: the requests
+	// that arrived over HTTP/2 as CONNECT, and the TCP connections
+	// accepted, since the process started.
+	H2Streams int64 `json:"h2_streams"`
+	TCPConns  int64 `json:"tcp_conns"`
 }
 
 // snapshot reads the figures; with gc it first runs a collection and
@@ -58,6 +63,8 @@ func (s *echoServer) snapshot(gc bool) serverStats {
 		Conns:      s.live(),
 		CloseOK:    s.closeOK.Load(),
 		CloseErr:   s.closeErr.Load(),
+		H2Streams:  s.h2Streams.Load(),
+		TCPConns:   s.tcpConns.Load(),
 	}
 	st.CPUUser, st.CPUSys = cpuTime()
 	if v, ok := s.closeErrSample.Load().(string); ok {

@@ -106,6 +106,7 @@ type serverProc struct {
 	ws    string
 	ctl   string
 	http  *http.Client
+	dial  *loadDialer // how the load generator connects to it
 	// alloc* is what a /stats round trip itself allocates in the server,
 	// measured once and taken off each delta.
 	allocN, allocBytes uint64
@@ -122,6 +123,9 @@ func startServer(lib, what string) (*serverProc, error) {
 	}
 	cmd := exec.Command(exe, "-serve", "-lib", lib, "-cpu", fmt.Sprint(serverCPU))
 	cmd.Env = append(os.Environ(), "GOMAXPROCS=1", "BENCH_WHAT="+profileName(what))
+	if isH2(lib) {
+		cmd.Env = append(cmd.Env, xconnectEnv()) // the last GODEBUG counts
+	}
 	cmd.Stderr = os.Stderr
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
@@ -134,7 +138,7 @@ func startServer(lib, what string) (*serverProc, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	p := &serverProc{lib: lib, cmd: cmd, stdin: stdin, http: &http.Client{Timeout: ioTimeout}}
+	p := &serverProc{lib: lib, cmd: cmd, stdin: stdin, http: &http.Client{Timeout: ioTimeout}, dial: newLoadDialer(lib)}
 	line, err := bufio.NewReader(stdout).ReadString('\n')
 	var procs int
 	if err == nil {
@@ -195,6 +199,7 @@ func (p *serverProc) closeAll() error {
 // stop closes the server's standard input, which ends it; a server that
 // has not exited within 5 s is killed.
 func (p *serverProc) stop() {
+	p.dial.close()
 	_ = p.stdin.Close()
 	done := make(chan struct{})
 	go func() { _ = p.cmd.Wait(); close(done) }()

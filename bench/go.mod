@@ -11,6 +11,7 @@ require (
 	github.com/gorilla/websocket v1.5.3
 	github.com/lesismal/nbio v1.6.8
 	github.com/lxzan/gws v1.8.9
+	golang.org/x/net v0.58.0
 	golang.org/x/sys v0.50.0
 )
 
@@ -20,6 +21,5 @@ require (
 	github.com/klauspost/compress v1.18.0 // indirect
 	github.com/lesismal/llib v1.2.2 // indirect
 	golang.org/x/crypto v0.55.0 // indirect
-	golang.org/x/net v0.58.0 // indirect
 	golang.org/x/text v0.41.0 // indirect
 )

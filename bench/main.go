@@ -28,6 +28,8 @@ import (
 	"runtime/pprof"
 	"strings"
 	"time"
+
+	"github.com/a60656ec/websocket/internal/xconnect"
 )
 
 func main() {
@@ -133,7 +135,7 @@ func main() {
 
 func variantList() string {
 	var b strings.Builder
-	for _, name := range []string{"ours-msg", "ours-cb", "ours-handler", "gws-par"} {
+	for _, name := range []string{"ours-msg", "ours-cb", "ours-handler", "ours-h2", "ours-h2-mux", "gws-par"} {
 		fmt.Fprintf(&b, "%s (%s); ", name, variants[name])
 	}
 	return strings.TrimSuffix(b.String(), "; ")
@@ -147,6 +149,9 @@ func runServer(lib string, cpu int) error {
 		if err := pinToCPU(cpu); err != nil {
 			return err
 		}
+	}
+	if isH2(lib) && !xconnect.On() {
+		return fmt.Errorf("%s needs http2xconnect=1 in GODEBUG as the process starts", lib)
 	}
 	s, err := startEcho(lib)
 	if err != nil {

@@ -138,7 +138,7 @@ func dialIdle(p *serverProc, n int, key cellKey, mode compression) ([]*wsClient,
 				if i >= n || failed.Load() != nil {
 					return
 				}
-				c, err := dialWSDeflate(p.ws, sourceIP(i), 4096, ioTimeout, mode)
+				c, err := p.dial.dial(p.ws, sourceIP(i), 4096, ioTimeout, mode)
 				if err == nil {
 					next, op := messages(key, i)
 					_ = c.nc.SetDeadline(time.Now().Add(ioTimeout))

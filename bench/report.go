@@ -156,6 +156,7 @@ func formatReport(cfg config, r results, took time.Duration) string {
 	}
 	formatPairedCPU(&b, cfg, r, keys)
 	formatVariantPairs(&b, cfg, r, keys)
+	formatH2Price(&b, cfg, r, keys)
 
 	fmt.Fprintf(&b, "**Idle connections: %d, after one 16 B echo each, GC run (lower is better)**\n\n", cfg.manyConns)
 	head("ours / best peer")

@@ -39,6 +39,8 @@ var variants = map[string]string{
 	"ours-serve":   "ours with Conn.Serve: no goroutine while a connection has nothing to read",
 	"ours-stats":   "ours counting into a Stats (Upgrader.Stats): the price of the connection statistics",
 	"ours-each":    "ours broadcasting with one Broadcast call per message, rather than one call for the messages at hand",
+	"ours-h2":      "ours over cleartext HTTP/2, one WebSocket per extended CONNECT stream, a TCP connection per WebSocket",
+	"ours-h2-mux":  "ours over cleartext HTTP/2, every WebSocket a stream of one shared TCP connection, as a browser opens them",
 	"gws-par":      "gws with ParallelEnabled: true, as its README's best practice",
 }
 
@@ -84,7 +86,10 @@ type echoServer struct {
 	conns map[any]func() error // the live connections and how to close each
 
 	closeOK, closeErr atomic.Int64
-	closeErrSample    atomic.Value // string: the first close error
+	// The HTTP/2 servers count the requests that arrived over HTTP/2 as
+	// CONNECT, and the TCP connections they accepted.
+	h2Streams, tcpConns atomic.Int64
+	closeErrSample      atomic.Value // string: the first close error
 	// beforeCloseAll, when set, runs as a close storm starts: it starts
 	// the CPU profile of a storm measurement.
 	beforeCloseAll func()
@@ -158,6 +163,9 @@ func startEcho(lib string) (*echoServer, error) {
 		}
 	default:
 		srv := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
+		if isH2(lib) {
+			s.serveH2(srv)
+		}
 		go srv.Serve(ln)
 	}
 	return s, nil
@@ -224,6 +232,8 @@ func (s *echoServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveOurs(w, r)
 	case "ours-msg":
 		s.serveOursMsg(w, r)
+	case "ours-h2", "ours-h2-mux":
+		s.serveOursH2(w, r)
 	case "gorilla", "gorilla-deflate":
 		s.serveGorilla(w, r)
 	case "coder", "coder-deflate", "coder-deflate-ctx":

@@ -77,7 +77,7 @@ func runCell(p *serverProc, key cellKey, mode compression, cfg config) (cellSamp
 	size, nconn := key.size, key.conns
 	clients := make([]*wsClient, nconn)
 	for i := range clients {
-		c, err := dialWSDeflate(p.ws, nil, max(4096, size+16), ioTimeout, mode)
+		c, err := p.dial.dial(p.ws, nil, max(4096, size+16), ioTimeout, mode)
 		if err != nil {
 			closeClients(clients[:i])
 			return s, fmt.Errorf("dial: %w", err)
@@ -149,6 +149,9 @@ func runCell(p *serverProc, key cellKey, mode compression, cfg config) (cellSamp
 		return s, err
 	}
 	if err, _ := failed.Load().(error); err != nil {
+		return s, err
+	}
+	if err := checkH2(p.lib, after, nconn); err != nil {
 		return s, err
 	}
 	var all []int64
