@@ -11,16 +11,18 @@ import (
 
 // BroadcastResult counts what a broadcast did with each connection.
 type BroadcastResult struct {
-	// Delivered is how many connections took the message whole.
+	// Delivered is how many connections took every message whole.
 	Delivered int
 	// Skipped is how many were not written to: they had ended or begun
-	// closing, another write held them past the write's bound, or the
-	// context ended before their turn. A skipped connection is left as
-	// it was.
+	// closing, another write held them past the bound, or the context
+	// ended before their turn. A skipped connection is left as it was,
+	// but for one passed over in the middle of several messages (Close
+	// began, or another writer came between two of them): it has the
+	// messages before that point.
 	Skipped int
-	// Terminated is how many could not take the message within the
-	// write's bound and were terminated (CloseEvent.Err wraps
-	// ErrWriteTimeout): a frame half sent cannot be followed by another.
+	// Terminated is how many could not take the messages within the
+	// bound and were terminated (CloseEvent.Err wraps ErrWriteTimeout):
+	// a frame half sent cannot be followed by another.
 	Terminated int
 	// Failed is how many ended during the write for another reason, such
 	// as the peer dropping TCP.
@@ -39,20 +41,22 @@ const defaultBroadcastTimeout = 10 * time.Second
 // Broadcast writes the messages pms, in order, to every connection in
 // conns, concurrently, and returns once each has been written to or passed
 // over, with the counts of BroadcastResult. A slow or dead connection
-// neither blocks the others nor piles up messages: each connection's
-// writes are bounded by its WriteTimeout and by ctx's deadline, whichever
-// comes first (10 s when neither is set). A connection whose write does
-// not finish in time is terminated; one that another write keeps busy
+// neither blocks the others nor piles up messages: the writes to each
+// connection, all of pms together, are bounded by its WriteTimeout and by
+// ctx's deadline, whichever comes first (10 s when neither is set). A
+// connection whose writes do not finish in time is terminated; one that another write keeps busy
 // until then is skipped. When ctx ends, the connections not yet written
 // to, or waiting for another writer, are skipped, and Broadcast returns
 // ctx's error once the writes in progress have ended; it returns nil when
 // every connection had its turn.
 //
-// Several messages go to a server's connection together, in as few
-// writes as its socket takes (one system call for small ones), and no
-// other message comes between them; a server whose messages arrive in
-// bursts spends a system call per connection per burst rather than per
-// message by passing what it has at hand. A connection that compresses
+// Several messages go to a server's connection together, gathered into
+// writes of up to 64 KiB (one system call for a burst of small ones;
+// a frame over 16 KiB goes in a write of its own), and no other message
+// comes between them; a server whose messages arrive in bursts spends a
+// system call per connection per burst rather than per message by
+// passing what it has at hand. Pongs and Close's frame may go between
+// two writes, and a Close that begins stops the rest. A connection that compresses
 // with context takeover, or a client's, gets them one after another,
 // in order, and another writer's message may come between them. With no
 // messages, Broadcast writes nothing.
@@ -184,7 +188,7 @@ const (
 )
 
 // broadcastOne writes pms to c, in order, within the broadcast's bound
-// for c.
+// for c: one bound for all of them.
 func (c *Conn) broadcastOne(ctx context.Context, pms []*PreparedMessage) sendOutcome {
 	if c.closing.Load() {
 		return sendSkipped
@@ -197,27 +201,37 @@ func (c *Conn) broadcastOne(ctx context.Context, pms []*PreparedMessage) sendOut
 		bound = time.Now().Add(defaultBroadcastTimeout)
 	}
 	if !c.lockUntil(&c.msgLock, ctx.Done(), bound) {
-		if ctx.Err() != nil {
-			return sendCut
-		}
-		return sendSkipped
+		return passedOver(ctx)
 	}
-	if len(pms) > 1 && c.sharesFrames(pms) {
-		return c.outcomeOf(c.writePreparedRunLocked(pms, bound))
+	if compress := c.compressing(); len(pms) > 1 && c.sharesFrames(pms, compress) {
+		return c.outcomeOf(c.writePreparedRunLocked(pms, compress, bound))
 	}
+	return c.broadcastEachLocked(ctx, pms, bound)
+}
+
+// broadcastEachLocked writes pms to c one message at a time, for a client
+// (which masks each frame) or a connection that compresses each message
+// for itself: another writer's message may come between two of them. The
+// caller holds msgLock, which the first write releases.
+func (c *Conn) broadcastEachLocked(ctx context.Context, pms []*PreparedMessage, bound time.Time) sendOutcome {
 	for i, pm := range pms {
 		if i > 0 && !c.lockUntil(&c.msgLock, ctx.Done(), bound) {
-			// Passed over partway: the messages before this one went out.
-			if ctx.Err() != nil {
-				return sendCut
-			}
-			return sendSkipped
+			return passedOver(ctx) // with the messages before this one sent
 		}
 		if err := c.writePreparedLocked(pm, bound); err != nil {
 			return c.outcomeOf(err)
 		}
 	}
 	return sendDelivered
+}
+
+// passedOver is the outcome for a connection that another writer held
+// until the bound passed, or until ctx ended.
+func passedOver(ctx context.Context) sendOutcome {
+	if ctx.Err() != nil {
+		return sendCut
+	}
+	return sendSkipped
 }
 
 // outcomeOf classifies the error of a broadcast's write to c.

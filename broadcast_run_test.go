@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"testing/synctest"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -127,4 +129,25 @@ func TestBroadcastRunArguments(t *testing.T) {
 	f, err := p.readFrame()
 	require.NoError(t, err)
 	assert.Equal(t, "a", string(f.payload))
+}
+
+// TestBroadcastRunBound: one bound covers a connection's whole run; a
+// peer that stops reading partway has the connection terminated when it
+// passes, with the messages before counted as sent.
+func TestBroadcastRunBound(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		stats := &Stats{}
+		p, c := pipeConn(t, &Upgrader{WriteTimeout: time.Second, Stats: stats})
+		large := strings.Repeat("L", runCopyMax+1) // each goes in a write of its own
+		pms := preparedRun(t, large, large, large)
+		go func() { _, _ = p.readFrame() }() // the first, then no more
+		start := time.Now()
+		res, err := Broadcast(context.Background(), []*Conn{c}, pms...)
+		require.NoError(t, err)
+		assert.Equal(t, BroadcastResult{Terminated: 1}, res)
+		assert.Equal(t, time.Second, time.Since(start))
+		ev := wantDone(t, c)
+		assert.ErrorIs(t, ev.Err, ErrWriteTimeout)
+		assert.Equal(t, uint64(1), stats.Snapshot().Traffic.MessagesOut, "the message that went out")
+	})
 }

@@ -23,9 +23,10 @@ import (
 // discards them itself, handing over to a reader that arrives meanwhile; a
 // reader that stops reading during Close, or is between two reads when
 // Close is called (a read loop handling a message, or onMessage), gets
-// 100 ms to come back before Close reads in its place, unless what the
-// peer sends next is its close frame, which Close reads at once (a reader
-// would get only the *CloseError from it). A connection that was never
+// 100 ms to come back for the peer's next message before Close reads in
+// its place; what the peer sends before that message that is not one
+// (its close frame, a ping), Close reads at once, since a reader would
+// get only its effect. A connection that was never
 // read from is read by Close at once.
 //
 // Close returns nil when the handshake completed, also when the peer's close
@@ -63,7 +64,9 @@ func (c *Conn) Close(code StatusCode, reason string) error {
 // method, the reader sees the peer's messages and close frame. While none
 // is, Close reads and discards frames itself, one at a time, so that a
 // reader that comes takes over at the next frame. A reader that leaves
-// gets readerGrace to come back before Close reads in its place.
+// gets readerGrace to come back for the peer's next message before Close
+// reads in its place; control frames, the close frame among them, Close
+// reads at once (readCloseIfNext).
 func (c *Conn) awaitPeerClose() {
 	var grace *time.Timer
 	defer func() {
@@ -73,7 +76,7 @@ func (c *Conn) awaitPeerClose() {
 	}()
 	// A reader between two reads of a message, or a read loop between
 	// two messages, counts as one that just left: it gets readerGrace to
-	// come back for the rest.
+	// come back for the rest, and control frames are read meanwhile.
 	sawReader := c.midMessage() || c.hasRead.Load()
 	for {
 		// Besides the end, one of these ends the wait.
@@ -85,10 +88,8 @@ func (c *Conn) awaitPeerClose() {
 			readerLeft = c.readerLeft
 		case sawReader:
 			sawReader = false
-			if took, ended := c.readCloseIfNext(); ended {
+			if c.readCloseIfNext() {
 				return
-			} else if took {
-				continue
 			}
 			if grace == nil {
 				grace = time.NewTimer(readerGrace)
@@ -131,30 +132,32 @@ func (c *Conn) awaitPeerClose() {
 }
 
 // readCloseIfNext serves a reader that is between two messages: it waits
-// for the peer's next frame and, if that is the close frame, reads it at
-// once, since all the reader would get from it is the *CloseError, which
-// it gets anyway once the connection has ended. Without it, a client that
-// reads its answer and then calls Close from the same goroutine would
-// wait out readerGrace on every close. Any other frame is left for the
-// reader. It reports whether it read the close frame, and whether the
-// connection has ended. A served connection's frames are Serve's.
-func (c *Conn) readCloseIfNext() (took, ended bool) {
+// for the peer's next frame and reads it at once if it is a control
+// frame, since a reader gets nothing from those but their effect (a pong
+// sent, the *CloseError), which it gets anyway. Without it, a client that
+// reads its answer and then calls Close from the same goroutine would wait
+// out readerGrace on every close. A data frame is left for the reader. It
+// reports whether the connection has ended, as it does once the peer's
+// close frame is read. A served connection's frames are Serve's.
+func (c *Conn) readCloseIfNext() (ended bool) {
 	if c.served.Load() != nil || !c.readLock.tryLock() {
-		return false, false
+		return false
 	}
 	defer c.readLock.unlock()
-	if c.readers.Load() > 0 || !c.rd.messageDone() || c.rd.compressed {
-		return false, false
+	for c.readers.Load() == 0 && c.rd.messageDone() && !c.rd.compressed {
+		b, err := c.br.Peek(1)
+		if err != nil {
+			c.readFailed(err)
+			return true
+		}
+		if !opcode(b[0] & 0x0f).isControl() {
+			return false
+		}
+		if c.discardFrame() {
+			return true
+		}
 	}
-	b, err := c.br.Peek(1)
-	if err != nil {
-		c.readFailed(err)
-		return true, true
-	}
-	if opcode(b[0]&0x0f) != opClose {
-		return false, false
-	}
-	return true, c.discardFrame()
+	return false
 }
 
 // midMessage reports whether the application holds a reader in the

@@ -18,16 +18,18 @@ import (
 
 // TestCloseReaderLeaves: the reader stops reading during Close (its
 // handler returned). A close frame that comes next is read by Close at
-// once: the reader would get nothing from it but the *CloseError. A
-// message that comes next is left to the reader for readerGrace, then
-// read and discarded by Close in its place.
+// once, and so is a ping before it: the reader would get nothing from them
+// but their effect. A message that comes next is left to the reader for
+// readerGrace, then read and discarded by Close in its place.
 func TestCloseReaderLeaves(t *testing.T) {
 	for _, tt := range []struct {
 		name  string
 		after string        // a message the peer sends before its close frame, once the reader has left
+		ping  bool          // a ping before the close frame, answered by Close
 		want  time.Duration // how long Close takes
 	}{
 		{name: "close frame next", want: 0},
+		{name: "ping, then close frame", ping: true, want: 0},
 		{name: "message next", after: "unread", want: readerGrace},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -48,6 +50,12 @@ func TestCloseReaderLeaves(t *testing.T) {
 				assert.Equal(t, message{TextMessage, "last", nil}, <-got)
 				if tt.after != "" {
 					p.send(fin|wText, []byte(tt.after))
+				}
+				if tt.ping {
+					p.send(fin|wPing, []byte("still there?"))
+					pong, err := p.readFrame()
+					require.NoError(t, err)
+					assert.Equal(t, serverFrame{fin | wPong, []byte("still there?")}, pong)
 				}
 				p.sendClose(StatusNormalClosure, "")
 				p.wantEOF()

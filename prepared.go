@@ -113,31 +113,26 @@ func (c *Conn) WritePreparedMessage(pm *PreparedMessage) error {
 	return c.writePreparedLocked(pm, time.Time{})
 }
 
+// compressing reports whether c compresses its messages now
+// (permessage-deflate negotiated and not turned off). A message, or a
+// broadcast's run of messages, reads it once, so that SetWriteCompression
+// from another goroutine changes the next one, never half of one.
+func (c *Conn) compressing() bool {
+	d := c.deflate
+	return d != nil && d.enabled.Load()
+}
+
 // sharedFrame returns the frame of pm that c sends as it is, with its
-// RSV bits, or ok false when c must compress pm for itself (context
-// takeover).
-func (c *Conn) sharedFrame(pm *PreparedMessage) (f *preparedFrame, rsv byte, ok bool) {
-	if d := c.deflate; d != nil && d.enabled.Load() && pm.Len() >= d.threshold {
+// RSV bits, when c compresses or not (compressing), or ok false when c
+// must compress pm for itself (context takeover).
+func (c *Conn) sharedFrame(pm *PreparedMessage, compress bool) (f *preparedFrame, rsv byte, ok bool) {
+	if d := c.deflate; compress && pm.Len() >= d.threshold {
 		if !d.params.localNoContext {
 			return nil, 0, false
 		}
 		return pm.deflatedFrame(d.params.windowBits()), rsv1, true
 	}
 	return &pm.plain, 0, true
-}
-
-// sharesFrames reports whether c, a server, sends every one of pms as
-// it was prepared, so that they can go out together.
-func (c *Conn) sharesFrames(pms []*PreparedMessage) bool {
-	if c.role == roleClient {
-		return false // it masks each frame
-	}
-	for _, pm := range pms {
-		if _, _, ok := c.sharedFrame(pm); !ok {
-			return false
-		}
-	}
-	return true
 }
 
 // writePreparedLocked sends pm, its writes bounded by bound as well when
@@ -147,7 +142,7 @@ func (c *Conn) writePreparedLocked(pm *PreparedMessage, bound time.Time) error {
 	if !bound.IsZero() {
 		c.writeBound = bound.UnixNano()
 	}
-	f, rsv, ok := c.sharedFrame(pm)
+	f, rsv, ok := c.sharedFrame(pm, c.compressing())
 	op, _ := pm.typ.opcode()
 	if !ok {
 		// Compressed for this connection alone: see PreparedMessage.
@@ -157,80 +152,32 @@ func (c *Conn) writePreparedLocked(pm *PreparedMessage, bound time.Time) error {
 		c.writeBound = 0
 		c.msgLock.unlock()
 	}()
-	var err error
 	if c.role == roleClient {
 		// Masked into a buffer of the Conn's: the frame stays as it is.
-		err = c.writeData(op, true, nil, 0, f.payload(), rsv)
-	} else if err = c.writeFrame(f.frame); err == nil && c.counts != nil {
-		c.counts.frameOut(true, rsv != 0, len(f.payload())) // writeData counts its own
+		// writeData counts the frame; what it was before compression is
+		// the prepared message's to count.
+		err := c.writeData(op, true, nil, 0, f.payload(), rsv)
+		if cc := c.counts; cc != nil && err == nil && rsv != 0 {
+			cc.deflatedBytesOut.Add(uint64(pm.Len()))
+		}
+		return err
 	}
-	if cc := c.counts; cc != nil && err == nil && rsv != 0 {
-		cc.deflatedBytesOut.Add(uint64(pm.Len()))
+	if err := c.writeFrame(f.frame); err != nil {
+		return err
 	}
-	return err
+	c.countPrepared(pm, f, rsv)
+	return nil
 }
 
-// A run of prepared frames goes out gathered into one buffer up to
-// runBufSize, so that small messages cost one system call together;
-// a frame above runCopyMax goes out on its own, where copying it would
-// cost more than the call it saves.
-const (
-	runBufSize = 64 << 10
-	runCopyMax = 16 << 10
-)
-
-var runBufs = sync.Pool{New: func() any { b := make([]byte, 0, runBufSize); return &b }}
-
-// writePreparedRunLocked sends pms, whose frames c shares (sharesFrames),
-// back to back with nothing between them, within bound. The caller holds
-// msgLock, which it releases.
-func (c *Conn) writePreparedRunLocked(pms []*PreparedMessage, bound time.Time) error {
-	c.writeBound = bound.UnixNano()
-	defer func() {
-		c.writeBound = 0
-		c.msgLock.unlock()
-	}()
-	if !c.frameLock.lock(c.done) {
-		return c.writeClosedErr()
+// countPrepared counts pm, sent by a server as the frame f, in c's
+// statistics.
+func (c *Conn) countPrepared(pm *PreparedMessage, f *preparedFrame, rsv byte) {
+	cc := c.counts
+	if cc == nil {
+		return
 	}
-	defer c.frameLock.unlock()
-	if c.closing.Load() || c.writeBroken {
-		return c.writeClosedErr()
+	cc.frameOut(true, rsv != 0, len(f.payload()))
+	if rsv != 0 {
+		cc.deflatedBytesOut.Add(uint64(pm.Len()))
 	}
-	bp := runBufs.Get().(*[]byte)
-	defer runBufs.Put(bp)
-	buf := (*bp)[:0]
-	for _, pm := range pms {
-		f, _, _ := c.sharedFrame(pm)
-		large := len(f.frame) > runCopyMax
-		if len(buf) > 0 && (large || len(buf)+len(f.frame) > runBufSize) {
-			if err := c.writeBounded(buf); err != nil {
-				return c.writeFailed(err)
-			}
-			buf = buf[:0]
-		}
-		if large {
-			if err := c.writeBounded(f.frame); err != nil {
-				return c.writeFailed(err)
-			}
-			continue
-		}
-		buf = append(buf, f.frame...)
-	}
-	*bp = buf[:0]
-	if len(buf) > 0 {
-		if err := c.writeBounded(buf); err != nil {
-			return c.writeFailed(err)
-		}
-	}
-	if cc := c.counts; cc != nil {
-		for _, pm := range pms {
-			f, rsv, _ := c.sharedFrame(pm)
-			cc.frameOut(true, rsv != 0, len(f.payload()))
-			if rsv != 0 {
-				cc.deflatedBytesOut.Add(uint64(pm.Len()))
-			}
-		}
-	}
-	return nil
 }

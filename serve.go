@@ -188,6 +188,9 @@ func (c *Conn) serveReady(s *serveState) {
 		typ, r, err := c.nextServed()
 		switch {
 		case err == errIdle:
+			if hook := serveIdle.Load(); hook != nil {
+				(*hook)(c)
+			}
 			// No system call: the registration stays, and reports the
 			// next bytes, even those that came since the read that found
 			// none (then park fails, and the loop reads them).
@@ -264,6 +267,10 @@ func (c *Conn) serveDeadline(t time.Time) {
 // serveParked, when set by a test, is told each time a served connection
 // goes back to its poller, as the last thing its goroutine does.
 var serveParked atomic.Pointer[func(*Conn)]
+
+// serveIdle, when set by a test, is told each time the goroutine serving
+// a connection has found nothing to read, before it parks it.
+var serveIdle atomic.Pointer[func(*Conn)]
 
 // errIdle says that the peer has sent nothing more for now.
 var errIdle = errors.New("websocket: nothing to read")

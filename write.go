@@ -378,8 +378,9 @@ func (c *Conn) writeData(op opcode, fin bool, buf []byte, buffered int, data []b
 	return nil
 }
 
-// writeFrame writes a server's frame built beforehand, header and payload,
-// in one write, as it is: a PreparedMessage's. The caller holds msgLock.
+// writeFrame writes whole frames of a server's built beforehand, headers
+// and payloads, in one write, as they are: a PreparedMessage's, or a run
+// of them (writePreparedRunLocked). The caller holds msgLock.
 func (c *Conn) writeFrame(frame []byte) error {
 	if !c.frameLock.lock(c.done) {
 		return c.writeClosedErr()

@@ -63,6 +63,12 @@ func (d *loadDialer) dial(addr string, local net.IP, readBuf int, timeout time.D
 		})
 	}
 	if err := s.open(t, addr, timeout, offer); err != nil {
+		s.mu.Lock()
+		tcp := s.tcp // the WebSocket's own TCP connection, if it got one
+		s.mu.Unlock()
+		if tcp != nil {
+			tcp.Close() // and with it x/net's reader of it
+		}
 		return nil, err
 	}
 	c := newWSClient(s, readBuf, offer)
@@ -162,11 +168,13 @@ func (s *h2ClientStream) open(t *http2.Transport, addr string, timeout time.Dura
 	return nil
 }
 
+// Read reads what the server sent on the stream: the response body.
 func (s *h2ClientStream) Read(p []byte) (int, error) {
 	n, err := s.resp.Body.Read(p)
 	return n, s.explain(err)
 }
 
+// Write sends p on the stream, through the request body's pipe.
 func (s *h2ClientStream) Write(p []byte) (int, error) {
 	n, err := s.pw.Write(p)
 	return n, s.explain(err)

@@ -20,12 +20,14 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"os"
 	"regexp"
 	"runtime"
 	"runtime/pprof"
+	"slices"
 	"strings"
 	"time"
 
@@ -133,9 +135,11 @@ func main() {
 	}
 }
 
+// variantList lists every variant -libs takes, with what differs, for
+// the flag's help.
 func variantList() string {
 	var b strings.Builder
-	for _, name := range []string{"ours-msg", "ours-cb", "ours-handler", "ours-h2", "ours-h2-mux", "gws-par"} {
+	for _, name := range slices.Sorted(maps.Keys(variants)) {
 		fmt.Fprintf(&b, "%s (%s); ", name, variants[name])
 	}
 	return strings.TrimSuffix(b.String(), "; ")

@@ -67,6 +67,8 @@ func (p *chatPage) say(t *testing.T, text string) {
 		chromedp.Click(chromedp.ID("send")))
 }
 
+// do runs steps on the page, failing the test with what was being done
+// when they fail.
 func (p *chatPage) do(t *testing.T, what string, steps ...chromedp.Action[chromedp.Void]) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(p.tab, eventTimeout)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/a60656ec/websocket"
@@ -34,9 +35,9 @@ const flushTimeout = 5 * time.Second
 // from NATS once per process and go to its local members as one
 // PreparedMessage: framed (and compressed) once, written to each socket.
 // Events that arrive while a broadcast runs wait for it and then go out
-// together in one Broadcast, which writes them to each member in one
-// system call: a busy room costs a write per member per batch, not per
-// event.
+// together in one Broadcast, which gathers them into writes of up to 64
+// KiB: a busy room costs a write per member per batch of chat-sized
+// events, not one per event.
 //
 // Delivery is at most once: NATS core keeps no history, so an event
 // published while a member is between two connections (a deploy's drain
@@ -52,6 +53,10 @@ type hub struct {
 	// active counts the members being served, so that a drain can wait
 	// for their leave events to be published before NATS is closed.
 	active sync.WaitGroup
+
+	// broadcasts counts the Broadcast calls made: a busy room makes
+	// fewer than it has events (tests read it).
+	broadcasts atomic.Int64
 }
 
 // room is a room's local side: its members here and the subscription that
@@ -235,6 +240,7 @@ func (h *hub) deliver(roomName string, r *room, batch []*nats.Msg) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), broadcastBound)
 	defer cancel()
+	h.broadcasts.Add(1)
 	res, err := websocket.Broadcast(ctx, conns, pms...)
 	if err != nil || res.Terminated > 0 || res.Failed > 0 {
 		h.log.Info("broadcast", "room", roomName, "events", len(pms), "delivered", res.Delivered,

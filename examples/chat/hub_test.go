@@ -272,6 +272,9 @@ func TestBroadcasterBatches(t *testing.T) {
 			t.Fatalf("message %q where %d was next", b, i)
 		}
 	}
+	if n := h.broadcasts.Load(); n != 2 {
+		t.Errorf("%d broadcasts for %d queued events, want 2: a full batch, then the rest", n, queued)
+	}
 	close(r.gone)
 	select {
 	case <-ended:
