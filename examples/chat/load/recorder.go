@@ -1,0 +1,61 @@
+package main
+
+import (
+	"sync/atomic"
+	"time"
+)
+
+// recorder is what every client's reader adds to: the latency histograms
+// and the counts that tell when the run has delivered everything. It is
+// made before any client, and its slices never change size, so readers
+// share it without a lock.
+type recorder struct {
+	// start is the measured window's start in Unix nanoseconds, zero
+	// before it: messages are timed against it. Atomic, because the
+	// publishers' messages reach the readers through sockets, not through
+	// anything Go's memory model sees.
+	start atomic.Int64
+
+	all     histogram
+	bySent  []histogram    // by the second of the window the message was sent in
+	byRecv  []atomic.Int64 // deliveries by the second they arrived in
+	lastRcv atomic.Int64   // Unix nanoseconds of the last delivery
+
+	delivered atomic.Int64 // first arrivals of load messages, over all clients
+	joined    atomic.Int64 // clients that have seen their own join
+	synced    atomic.Int64 // clients that have seen the sync message
+	ended     atomic.Int64 // clients whose connection ended before the run stopped them
+	garbled   atomic.Int64 // load messages whose text did not parse
+}
+
+// newRecorder returns a recorder for a window of sendSeconds seconds of
+// sending and, all told, at most windowSeconds of receiving.
+func newRecorder(sendSeconds, windowSeconds int) *recorder {
+	return &recorder{
+		bySent: make([]histogram, sendSeconds+1),
+		byRecv: make([]atomic.Int64, windowSeconds+1),
+	}
+}
+
+// secondOf returns the second of the window, from its start, that the
+// Unix nanosecond ns falls in, kept within a slice of n seconds.
+func (r *recorder) secondOf(ns int64, n int) int {
+	s := int((ns - r.start.Load()) / int64(time.Second))
+	return min(max(s, 0), n-1)
+}
+
+// delivery records the first arrival, at Unix nanosecond now, of a load
+// message sent at Unix nanosecond sent.
+func (r *recorder) delivery(sent, now int64) {
+	lat := time.Duration(now - sent)
+	r.all.Record(lat)
+	r.bySent[r.secondOf(sent, len(r.bySent))].Record(lat)
+	r.byRecv[r.secondOf(now, len(r.byRecv))].Add(1)
+	r.delivered.Add(1)
+	for {
+		last := r.lastRcv.Load()
+		if now <= last || r.lastRcv.CompareAndSwap(last, now) {
+			return
+		}
+	}
+}

@@ -1,0 +1,122 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/a60656ec/websocket"
+)
+
+// result is what one run measured, as written to -out and read back by
+// -summarize. Latencies are in milliseconds, CPU in seconds, memory in MiB.
+type result struct {
+	Label      string  `json:"label"`
+	Clients    int     `json:"clients"`
+	Rate       float64 `json:"rate"`
+	Seconds    float64 `json:"seconds"`
+	Size       int     `json:"size"`
+	Compress   bool    `json:"compress"`
+	Publishers int     `json:"publishers"`
+	Serve      bool    `json:"serve"`
+	CPUs       int     `json:"cpus"`
+
+	Connected   int     `json:"connected"`
+	Joined      int64   `json:"joined"`
+	DialFailed  int     `json:"dial_failed"`
+	DialErr     string  `json:"dial_err,omitempty"`
+	JoinSecs    float64 `json:"join_s"`
+	SettleSecs  float64 `json:"settle_s"`
+	Settled     bool    `json:"settled"`
+	MaxPubLagMs float64 `json:"max_publish_lag_ms"`
+	PubErr      string  `json:"publish_err,omitempty"`
+
+	Sent       int64 `json:"sent"`
+	Expected   int64 `json:"expected"`
+	Delivered  int64 `json:"delivered"`
+	Lost       int64 `json:"lost"`
+	Duplicates int64 `json:"duplicates"`
+	Reordered  int64 `json:"reordered"`
+	Garbled    int64 `json:"garbled"`
+	Drained    bool  `json:"drained"` // everything arrived within the drain wait
+
+	EndedEarly int            `json:"ended_early"` // clients whose connection ended during the run
+	EndReasons map[string]int `json:"end_reasons,omitempty"`
+	Terminated int64          `json:"server_terminated"` // members the chats' broadcasts terminated
+	Failed     int64          `json:"server_failed"`
+	Warnings   []string       `json:"warnings,omitempty"`
+
+	Latency   latency  `json:"latency_ms"`
+	PerSecond []second `json:"per_second"`
+
+	WindowSecs   float64   `json:"window_s"`   // first send to the end of the drain wait
+	DeliverySecs float64   `json:"delivery_s"` // first send to last delivery
+	PerSec       float64   `json:"deliveries_per_s"`
+	ChatCPU      []float64 `json:"chat_cpu_s"`
+	ChatRSS      []float64 `json:"chat_peak_rss_mib"`
+	LoadCPU      float64   `json:"load_cpu_s"`
+	LoadRSS      float64   `json:"load_peak_rss_mib"`
+	Killed       int       `json:"killed"` // chat processes that needed a kill after SIGTERM
+}
+
+// latency is a distribution's summary, in milliseconds.
+type latency struct {
+	N   int64   `json:"n"`
+	P50 float64 `json:"p50"`
+	P90 float64 `json:"p90"`
+	P99 float64 `json:"p99"`
+	Max float64 `json:"max"`
+}
+
+// second is one second of the window: the latencies of the messages sent
+// in it, and how many deliveries arrived in it.
+type second struct {
+	Latency  latency `json:"latency_ms"`
+	Received int64   `json:"received"`
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// summarize returns h's summary.
+func summarize(h *histogram) latency {
+	return latency{N: h.Count(), P50: ms(h.Quantile(0.5)), P90: ms(h.Quantile(0.9)),
+		P99: ms(h.Quantile(0.99)), Max: ms(h.Max())}
+}
+
+// account adds up the clients' tallies: deliveries expected from what the
+// publishers sent, and what was lost, seen twice, or out of order; and
+// how the connections that ended early ended.
+func (r *result) account(clients []*client, sent []int64) {
+	r.EndReasons = map[string]int{}
+	for _, c := range clients {
+		if c == nil {
+			continue
+		}
+		c.mu.Lock()
+		for p, t := range c.tallies {
+			r.Expected += sent[p]
+			r.Lost += t.missing(sent[p])
+			r.Duplicates += t.duplicates
+			r.Reordered += t.reordered
+		}
+		c.mu.Unlock()
+		if c.endedEarly.Load() {
+			r.EndedEarly++
+			r.EndReasons[endReason(c.conn.CloseEvent())]++
+		}
+	}
+}
+
+// endReason is a short account of how a connection ended: the code, who
+// began, and the last part of the error, without the addresses that would
+// make each connection's reason its own.
+func endReason(ev websocket.CloseEvent) string {
+	if ev.Err == nil {
+		return fmt.Sprintf("%d by %v: %q", ev.Code, ev.Initiator, ev.Reason)
+	}
+	msg := ev.Err.Error()
+	if i := strings.LastIndex(msg, ": "); i >= 0 {
+		msg = msg[i+2:]
+	}
+	return fmt.Sprintf("%d by %v: %s", ev.Code, ev.Initiator, msg)
+}
