@@ -153,9 +153,16 @@ func (p *chatProc) stop(grace time.Duration) bool {
 }
 
 // startChats starts the three processes: the first embeds NATS, the
-// other two join it.
-func startChats(bin string, env []string, timeout time.Duration) ([]*chatProc, error) {
-	first, err := startChat(bin, env, timeout, "-addr", "127.0.0.1:0", "-nats-listen", "127.0.0.1:0")
+// other two join it. envFor, when not nil, adds to the environment of
+// process i.
+func startChats(bin string, envFor func(i int) []string, timeout time.Duration) ([]*chatProc, error) {
+	env := func(i int) []string {
+		if envFor == nil {
+			return nil
+		}
+		return envFor(i)
+	}
+	first, err := startChat(bin, env(0), timeout, "-addr", "127.0.0.1:0", "-nats-listen", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
@@ -164,8 +171,8 @@ func startChats(bin string, env []string, timeout time.Duration) ([]*chatProc, e
 		stopAll(procs, time.Second)
 		return nil, errors.New("the first chat process did not say where its NATS server listens")
 	}
-	for range 2 {
-		p, err := startChat(bin, env, timeout, "-addr", "127.0.0.1:0", "-nats", first.natsURL)
+	for i := 1; i < 3; i++ {
+		p, err := startChat(bin, env(i), timeout, "-addr", "127.0.0.1:0", "-nats", first.natsURL)
 		if err != nil {
 			stopAll(procs, time.Second)
 			return nil, err

@@ -35,14 +35,11 @@ func run(ctx context.Context, cfg *config, log io.Writer) (*result, error) {
 		return nil, err
 	}
 	defer os.RemoveAll(tmp)
-	bin := cfg.chatBin
-	if bin == "" {
-		bin = filepath.Join(tmp, "chat")
-		if err := buildChat(ctx, bin, ""); err != nil {
-			return nil, err
-		}
+	bin, envFor, err := chatBinary(ctx, cfg, tmp)
+	if err != nil {
+		return nil, err
 	}
-	procs, err := startChats(bin, nil, startTimeout)
+	procs, err := startChats(bin, envFor, startTimeout)
 	if err != nil {
 		return nil, err
 	}
@@ -67,6 +64,10 @@ func run(ctx context.Context, cfg *config, log io.Writer) (*result, error) {
 
 	// The measured window: from the first send to the end of the wait for
 	// the last deliveries.
+	prof, err := startProfiles(cfg, procs)
+	if err != nil {
+		return nil, err
+	}
 	cpu0, self0 := chatCPU(procs), selfCPU()
 	start := time.Now().Add(10 * time.Millisecond)
 	rec.start.Store(start.UnixNano())
@@ -85,6 +86,9 @@ func run(ctx context.Context, cfg *config, log io.Writer) (*result, error) {
 	_, res.Drained = waitCount(ctx, "delivered", &rec.delivered, res.Sent*int64(len(members)), cfg.drain, log)
 	end := time.Now()
 	cpu1, self1 := chatCPU(procs), selfCPU()
+	if err := prof.stop(); err != nil {
+		fmt.Fprintln(log, "profile:", err)
+	}
 
 	res.WindowSecs = end.Sub(start).Seconds()
 	if last := rec.lastRcv.Load(); last > 0 {
@@ -116,6 +120,29 @@ func run(ctx context.Context, cfg *config, log io.Writer) (*result, error) {
 	res.account(members, sent)
 	res.finish(rec)
 	return res, nil
+}
+
+// chatBinary returns the chat binary to run, built into tmp unless cfg
+// names one, and, for -chatprofile, the environment that tells each
+// process where to write its profile.
+func chatBinary(ctx context.Context, cfg *config, tmp string) (string, func(int) []string, error) {
+	switch {
+	case cfg.chatBin != "":
+		return cfg.chatBin, nil, nil
+	case cfg.chatProfile == "":
+		bin := filepath.Join(tmp, "chat")
+		return bin, nil, buildChat(ctx, bin, "")
+	}
+	if err := os.MkdirAll(cfg.chatProfile, 0o755); err != nil {
+		return "", nil, err
+	}
+	for i := range 3 {
+		_ = os.Remove(chatProfilePath(cfg.chatProfile, i)) // its appearance tells that it is written
+	}
+	bin, err := buildProfiledChat(ctx, tmp)
+	return bin, func(i int) []string {
+		return []string{profileEnv + "=" + chatProfilePath(cfg.chatProfile, i)}
+	}, err
 }
 
 // gather connects the clients, waits for them to join and for the joins'
