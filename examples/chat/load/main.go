@@ -5,7 +5,8 @@
 // latency, loss and duplication, and what the run cost each process in CPU
 // and memory.
 //
-//	cd examples/chat && flock /tmp/measure.lock go run ./load -clients 10000 -rate 100
+//	cd examples/chat && flock /tmp/measure.lock go run ./load -clients 10000 -rate 100 -out runs.jsonl
+//	go run ./load summarize runs.jsonl    # medians and ranges, a Markdown table
 //
 // See the "Load" section of ../README.md.
 package main
@@ -20,6 +21,13 @@ import (
 )
 
 func main() {
+	if len(os.Args) == 3 && os.Args[1] == "summarize" {
+		if err := summarizeFile(os.Args[2], os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, "load:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	cfg, err := parseFlags(flag.CommandLine, os.Args[1:])
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "load:", err)
