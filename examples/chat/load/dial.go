@@ -14,8 +14,8 @@ import (
 	"github.com/a60656ec/websocket"
 )
 
-// room is the one room every client joins.
-const room = "load"
+// roomName is the one room every client joins.
+const roomName = "load"
 
 // dialers returns one Dialer per loopback source address (127.0.0.1,
 // 127.0.0.2, ...): past some 28,000 connections to one server address,
@@ -42,25 +42,36 @@ func dialers(sources int, compress bool) []*websocket.Dialer {
 
 // dialResult is what dialing the clients came to.
 type dialResult struct {
-	clients  []*client // those connected, by id; nil where the dial failed
+	clients  []*client // those connected, by id; nil where the dial failed or was not made
 	failed   int
 	firstErr error
 }
 
-// dialAll connects the clients, parallel at most dialers at once,
-// client i to process i mod len(procs), and starts reading each.
-func dialAll(ctx context.Context, cfg *config, procs []*chatProc, rec *recorder, stopping *atomic.Bool) dialResult {
+// dialAll connects the clients, client i to process i mod len(procs), and
+// starts reading each. Each of cfg.dialers workers dials a client and
+// waits for its join to arrive before the next: a join is broadcast to
+// every member registered when its turn comes, so a room filled faster
+// than its joins are broadcast costs N² deliveries instead of N²/2. No
+// dial starts after deadline.
+func dialAll(ctx context.Context, cfg *config, procs []*chatProc, room *roomState, deadline time.Time, log io.Writer) dialResult {
 	ds := dialers(cfg.sources, cfg.compress)
 	res := dialResult{clients: make([]*client, cfg.clients)}
 	var mu sync.Mutex
+	var dialed atomic.Int64
 	ids := make(chan int)
+	stop := make(chan struct{})
+	defer close(stop)
+	go sayProgress(stop, log, func() string {
+		return fmt.Sprintf("joined %d, dialed %d of %d", room.joined.Load(), dialed.Load(), cfg.clients)
+	})
 	var wg sync.WaitGroup
 	for range max(cfg.dialers, 1) {
 		wg.Go(func() {
 			for id := range ids {
-				c := newClient(id, cfg.publishers, rec)
-				u := procs[id%len(procs)].wsBase + "?" + url.Values{"room": {room}, "name": {c.name}}.Encode()
+				c := newClient(id, room)
+				u := procs[id%len(procs)].wsBase + "?" + url.Values{"room": {roomName}, "name": {c.name}}.Encode()
 				conn, _, err := ds[id%len(ds)].DialContext(ctx, u, nil)
+				dialed.Add(1)
 				mu.Lock()
 				if err != nil {
 					res.failed++
@@ -72,18 +83,47 @@ func dialAll(ctx context.Context, cfg *config, procs []*chatProc, rec *recorder,
 					res.clients[id] = c
 				}
 				mu.Unlock()
-				if err == nil {
-					c.read(cfg.serve, stopping)
+				if err != nil {
+					continue
 				}
+				c.read(cfg.serve)
+				t := time.NewTimer(time.Until(deadline))
+				select {
+				case <-c.joinedCh:
+				case <-conn.Done():
+				case <-t.C:
+				case <-ctx.Done():
+				}
+				t.Stop()
 			}
 		})
 	}
 	for id := range cfg.clients {
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			break
+		}
 		ids <- id
 	}
 	close(ids)
 	wg.Wait()
 	return res
+}
+
+// sayProgress writes what progress returns every few seconds until stop
+// is closed: the long steps of a run at 10,000 clients say how far they
+// have got.
+func sayProgress(stop <-chan struct{}, log io.Writer, progress func() string) {
+	start := time.Now()
+	tick := time.NewTicker(5 * time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case now := <-tick.C:
+			fmt.Fprintf(log, "%s after %v\n", progress(), now.Sub(start).Round(time.Second))
+		}
+	}
 }
 
 // waitCount waits until counter reaches want, or timeout passes, or ctx

@@ -5,7 +5,7 @@
 // latency, loss and duplication, and what the run cost each process in CPU
 // and memory.
 //
-//	cd examples/chat && flock /tmp/measure.lock go run ./load -clients 10000 -rate 100 -out runs.jsonl
+//	cd examples/chat && flock /tmp/measure.lock go run ./load -clients 10000 -rate 6,100 -out runs.jsonl
 //	go run ./load summarize runs.jsonl    # medians and ranges, a Markdown table
 //
 // See the "Load" section of ../README.md.
@@ -37,16 +37,18 @@ func main() {
 	// bounded by its flags and stops the chat processes on the way out.
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
-	res, err := run(ctx, cfg, os.Stderr)
+	results, err := run(ctx, cfg, os.Stderr)
+	for _, res := range results {
+		res.print(os.Stdout)
+		if cfg.out != "" {
+			if err := res.appendJSON(cfg.out); err != nil {
+				fmt.Fprintln(os.Stderr, "load:", err)
+				os.Exit(1)
+			}
+		}
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "load:", err)
 		os.Exit(1)
-	}
-	res.print(os.Stdout)
-	if cfg.out != "" {
-		if err := res.appendJSON(cfg.out); err != nil {
-			fmt.Fprintln(os.Stderr, "load:", err)
-			os.Exit(1)
-		}
 	}
 }

@@ -53,59 +53,72 @@ func buildProfiledChat(ctx context.Context, dir string) (string, error) {
 	return bin, buildChat(ctx, bin, overlayPath)
 }
 
-// chatProfilePath is where chat process i writes its profile.
+// chatProfilePath is where chat process i writes its profile, to be
+// moved into the directory of the phase it covers.
 func chatProfilePath(dir string, i int) string {
-	return filepath.Join(dir, fmt.Sprintf("chat%d.pprof", i))
+	return filepath.Join(dir, fmt.Sprintf(".chat%d.pprof", i))
 }
 
-// profiler starts and stops the measured window's CPU profiles: the load
-// process's own, and the chat processes' when they were built for it.
+// profiler takes CPU profiles of the run's phases, each into a directory
+// of its own under dir: the load process's (load.pprof) and the chat
+// processes' (chat0.pprof, ...), when they were built for it. A nil
+// profiler takes none.
 type profiler struct {
-	self    *os.File
-	chatDir string
-	procs   []*chatProc
+	dir   string
+	procs []*chatProc
+	phase string
+	self  *os.File
 }
 
-// start begins the profiles that cfg asks for.
-func startProfiles(cfg *config, procs []*chatProc) (*profiler, error) {
-	p := &profiler{chatDir: cfg.chatProfile, procs: procs}
-	if cfg.cpuprofile != "" {
-		f, err := os.Create(cfg.cpuprofile)
-		if err != nil {
-			return nil, err
-		}
-		if err := pprof.StartCPUProfile(f); err != nil {
-			f.Close()
-			return nil, err
-		}
-		p.self = f
+// newProfiler returns a profiler writing under dir, or nil for no dir.
+func newProfiler(dir string, procs []*chatProc) *profiler {
+	if dir == "" {
+		return nil
 	}
-	if p.chatDir != "" {
-		for _, proc := range procs {
-			_ = proc.cmd.Process.Signal(syscall.SIGUSR1)
-		}
-	}
-	return p, nil
+	return &profiler{dir: dir, procs: procs}
 }
 
-// stop ends the profiles and waits for the chat processes to have written
-// theirs.
+// start begins the profiles of phase.
+func (p *profiler) start(phase string) error {
+	if p == nil {
+		return nil
+	}
+	p.phase = filepath.Join(p.dir, phase)
+	if err := os.MkdirAll(p.phase, 0o755); err != nil {
+		return err
+	}
+	f, err := os.Create(filepath.Join(p.phase, "load.pprof"))
+	if err != nil {
+		return err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return err
+	}
+	p.self = f
+	for _, proc := range p.procs {
+		_ = proc.cmd.Process.Signal(syscall.SIGUSR1)
+	}
+	return nil
+}
+
+// stop ends the phase's profiles and waits for the chat processes to
+// have written theirs.
 func (p *profiler) stop() error {
-	var firstErr error
-	if p.self != nil {
-		pprof.StopCPUProfile()
-		firstErr = p.self.Close()
+	if p == nil || p.self == nil {
+		return nil
 	}
-	if p.chatDir == "" {
-		return firstErr
-	}
+	pprof.StopCPUProfile()
+	firstErr := p.self.Close()
+	p.self = nil
 	for _, proc := range p.procs {
 		_ = proc.cmd.Process.Signal(syscall.SIGUSR2)
 	}
 	deadline := time.Now().Add(profileWait)
 	for i := range p.procs {
 		for {
-			if _, err := os.Stat(chatProfilePath(p.chatDir, i)); err == nil {
+			err := os.Rename(chatProfilePath(p.dir, i), filepath.Join(p.phase, fmt.Sprintf("chat%d.pprof", i)))
+			if err == nil {
 				break
 			}
 			if time.Now().After(deadline) {

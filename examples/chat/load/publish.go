@@ -27,16 +27,16 @@ func (s *pubStats) total() int64 {
 	return n
 }
 
-// publishAll has the first len(pubs) clients say total messages between
-// them, message k at start + k/rate and by publisher k mod len(pubs), and
+// publishAll has the first len(pubs) clients say window win's total
+// messages between them, message k at start + k/rate and by publisher k mod len(pubs), and
 // returns once they are done, or ctx has ended. Sending is open-loop: a late message does
 // not push the next ones back, so the rate is the one asked even when the
 // chat falls behind.
-func publishAll(ctx context.Context, pubs []*client, total int64, rate float64, size int, start time.Time) *pubStats {
+func publishAll(ctx context.Context, pubs []*client, win int, total int64, rate float64, size int, start time.Time) *pubStats {
 	st := &pubStats{sent: make([]atomic.Int64, len(pubs))}
 	var wg sync.WaitGroup
 	for p, c := range pubs {
-		wg.Go(func() { publish(ctx, c, p, len(pubs), total, rate, size, start, st) })
+		wg.Go(func() { publish(ctx, c, win, p, len(pubs), total, rate, size, start, st) })
 	}
 	wg.Wait()
 	return st
@@ -45,7 +45,7 @@ func publishAll(ctx context.Context, pubs []*client, total int64, rate float64, 
 // publish sends publisher p's share, its sequence numbers 0, 1, 2, ...
 // A write error ends it: the connection has ended, and the report counts
 // what it did not send.
-func publish(ctx context.Context, c *client, p, pubs int, total int64, rate float64, size int, start time.Time, st *pubStats) {
+func publish(ctx context.Context, c *client, win, p, pubs int, total int64, rate float64, size int, start time.Time, st *pubStats) {
 	buf := make([]byte, 0, size+64)
 	for k, seq := int64(p), int64(0); k < total; k, seq = k+int64(pubs), seq+1 {
 		due := start.Add(time.Duration(float64(k) / rate * float64(time.Second)))
@@ -60,7 +60,7 @@ func publish(ctx context.Context, c *client, p, pubs int, total int64, rate floa
 		}
 		now := time.Now()
 		buf = append(buf[:0], `{"text":"`...)
-		buf = appendLoadText(buf, p, seq, now.UnixNano(), size)
+		buf = appendLoadText(buf, win, p, seq, now.UnixNano(), size)
 		buf = append(buf, `"}`...)
 		if err := c.conn.WriteMessage(websocket.TextMessage, buf); err != nil {
 			st.mu.Lock()

@@ -5,15 +5,27 @@ import (
 	"time"
 )
 
-// recorder is what every client's reader adds to: the latency histograms
-// and the counts that tell when the run has delivered everything. It is
-// made before any client, and its slices never change size, so readers
-// share it without a lock.
+// roomState is what the clients of a run share: the count of joins, and
+// the window being measured, which a run may repeat at several rates
+// after filling the room once.
+type roomState struct {
+	joined   atomic.Int64             // clients that have seen their own join
+	stopping atomic.Bool              // the run is ending the connections itself
+	cur      atomic.Pointer[recorder] // the window being measured; nil before the first
+	pubs     int
+}
+
+// recorder is one measured window's: the latency histograms and the counts
+// that tell when it has delivered everything. It is made before its
+// messages are sent, and its slices never change size, so the clients'
+// readers share it without a lock.
 type recorder struct {
-	// start is the measured window's start in Unix nanoseconds, zero
-	// before it: messages are timed against it. Atomic, because the
-	// publishers' messages reach the readers through sockets, not through
-	// anything Go's memory model sees.
+	index int // the window's number in the run, in its messages' texts
+
+	// start is the window's start in Unix nanoseconds, zero before it:
+	// messages are timed against it. Atomic, because the publishers'
+	// messages reach the readers through sockets, not through anything
+	// Go's memory model sees.
 	start atomic.Int64
 
 	all     histogram
@@ -22,16 +34,16 @@ type recorder struct {
 	lastRcv atomic.Int64   // Unix nanoseconds of the last delivery
 
 	delivered atomic.Int64 // first arrivals of load messages, over all clients
-	joined    atomic.Int64 // clients that have seen their own join
-	synced    atomic.Int64 // clients that have seen the sync message
-	ended     atomic.Int64 // clients whose connection ended before the run stopped them
-	garbled   atomic.Int64 // load messages whose text did not parse
+	synced    atomic.Int64 // clients that have seen the window's sync message
+	garbled   atomic.Int64 // load messages whose publisher is not one of the run's
+	stale     atomic.Int64 // load messages of an earlier window that arrived in this one
 }
 
-// newRecorder returns a recorder for a window of sendSeconds seconds of
-// sending and, all told, at most windowSeconds of receiving.
-func newRecorder(sendSeconds, windowSeconds int) *recorder {
+// newRecorder returns the recorder of window index, for sendSeconds
+// seconds of sending and, all told, at most windowSeconds of receiving.
+func newRecorder(index, sendSeconds, windowSeconds int) *recorder {
 	return &recorder{
+		index:  index,
 		bySent: make([]histogram, sendSeconds+1),
 		byRecv: make([]atomic.Int64, windowSeconds+1),
 	}

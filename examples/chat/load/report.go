@@ -15,13 +15,17 @@ func (r *result) print(w io.Writer) {
 	if r.Compress {
 		comp = "on"
 	}
-	fmt.Fprintf(w, "\n%s: %d clients, %g msg/s for %gs, %d-byte texts, compression %s, %d publishers, %d CPUs\n",
-		orDash(r.Label), r.Clients, r.Rate, r.Seconds, r.Size, comp, r.Publishers, r.CPUs)
-	fmt.Fprintf(w, "clients    connected %d (dial failures %d%s), in the room %d; join %.1fs, settle %.1fs (settled %v)\n",
-		r.Connected, r.DialFailed, orEmpty("; first: ", r.DialErr), r.Joined, r.JoinSecs, r.SettleSecs, r.Settled)
+	read := "a goroutine each"
+	if r.Serve {
+		read = "Serve"
+	}
+	fmt.Fprintf(w, "\n%s, window %d: %d clients, %g msg/s for %gs, %d-byte texts, compression %s, %d publishers, clients read with %s, %d CPUs\n",
+		orDash(r.Label), r.Window, r.Clients, r.Rate, r.Seconds, r.Size, comp, r.Publishers, read, r.CPUs)
+	fmt.Fprintf(w, "clients    connected %d (dial failures %d%s) in %.1fs; in the room %d; sync %.1fs (all synced: %v)\n",
+		r.Connected, r.DialFailed, orEmpty("; first: ", r.DialErr), r.JoinSecs, r.Joined, r.SettleSecs, r.Settled)
 	fmt.Fprintf(w, "messages   sent %d (publishers at most %.1f ms late%s)\n", r.Sent, r.MaxPubLagMs, orEmpty("; error: ", r.PubErr))
-	fmt.Fprintf(w, "deliveries expected %d, received %d, lost %d, duplicated %d, out of order %d, garbled %d; all in: %v\n",
-		r.Expected, r.Delivered, r.Lost, r.Duplicates, r.Reordered, r.Garbled, r.Drained)
+	fmt.Fprintf(w, "deliveries expected %d, received %d, lost %d, duplicated %d, out of order %d, garbled %d, stale %d; all in: %v\n",
+		r.Expected, r.Delivered, r.Lost, r.Duplicates, r.Reordered, r.Garbled, r.Stale, r.Drained)
 	fmt.Fprintf(w, "latency    p50 %s  p90 %s  p99 %s  max %s\n",
 		fmtMs(r.Latency.P50), fmtMs(r.Latency.P90), fmtMs(r.Latency.P99), fmtMs(r.Latency.Max))
 	fmt.Fprintf(w, "rate       %.0f deliveries/s (first send to last delivery, %.1fs; window %.1fs)\n",

@@ -12,6 +12,7 @@ import (
 // -summarize. Latencies are in milliseconds, CPU in seconds, memory in MiB.
 type result struct {
 	Label      string  `json:"label"`
+	Window     int     `json:"window"` // its number in the run: the room was filled once for them all
 	Clients    int     `json:"clients"`
 	Rate       float64 `json:"rate"`
 	Seconds    float64 `json:"seconds"`
@@ -22,7 +23,7 @@ type result struct {
 	CPUs       int     `json:"cpus"`
 
 	Connected   int     `json:"connected"`
-	Joined      int64   `json:"joined"`
+	Joined      int64   `json:"members"` // clients in the room at the window's start
 	DialFailed  int     `json:"dial_failed"`
 	DialErr     string  `json:"dial_err,omitempty"`
 	JoinSecs    float64 `json:"join_s"`
@@ -38,9 +39,10 @@ type result struct {
 	Duplicates int64 `json:"duplicates"`
 	Reordered  int64 `json:"reordered"`
 	Garbled    int64 `json:"garbled"`
+	Stale      int64 `json:"stale"`   // an earlier window's messages that arrived in this one
 	Drained    bool  `json:"drained"` // everything arrived within the drain wait
 
-	EndedEarly int            `json:"ended_early"` // clients whose connection ended during the run
+	EndedEarly int            `json:"ended_early"` // members whose connection ended during the window
 	EndReasons map[string]int `json:"end_reasons,omitempty"`
 	Terminated int64          `json:"server_terminated"` // members the chats' broadcasts terminated
 	Failed     int64          `json:"server_failed"`
@@ -100,7 +102,8 @@ func (r *result) account(clients []*client, sent []int64) {
 			r.Reordered += t.reordered
 		}
 		c.mu.Unlock()
-		if c.endedEarly.Load() {
+		if c.endedEarly.Load() && !c.reported {
+			c.reported = true
 			r.EndedEarly++
 			r.EndReasons[endReason(c.conn.CloseEvent())]++
 		}
@@ -119,4 +122,26 @@ func endReason(ev websocket.CloseEvent) string {
 		msg = msg[i+2:]
 	}
 	return fmt.Sprintf("%d by %v: %s", ev.Code, ev.Initiator, msg)
+}
+
+// finish fills in the latencies and the rates from rec.
+func (r *result) finish(rec *recorder) {
+	r.Delivered = rec.delivered.Load()
+	r.Garbled = rec.garbled.Load()
+	r.Stale = rec.stale.Load()
+	r.Latency = summarize(&rec.all)
+	if r.DeliverySecs > 0 {
+		r.PerSec = float64(r.Delivered) / r.DeliverySecs
+	}
+	r.PerSecond = make([]second, len(rec.byRecv))
+	for s := range r.PerSecond {
+		if s < len(rec.bySent) {
+			r.PerSecond[s].Latency = summarize(&rec.bySent[s])
+		}
+		r.PerSecond[s].Received = rec.byRecv[s].Load()
+	}
+	// Trailing seconds where nothing happened say nothing.
+	for n := len(r.PerSecond); n > 0 && r.PerSecond[n-1].Received == 0 && r.PerSecond[n-1].Latency.N == 0; n-- {
+		r.PerSecond = r.PerSecond[:n-1]
+	}
 }

@@ -11,15 +11,15 @@ import (
 )
 
 // summarizeFile reads the results -out appended to path and writes, for
-// each label, in the order the labels first appear, a Markdown table row
-// of the median and range over its runs.
+// each cell (label, clients and rate), in the order the cells first
+// appear, a Markdown table row of the median and range over its runs.
 func summarizeFile(path string, w io.Writer) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	var labels []string
+	var cells []string
 	runs := map[string][]*result{}
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 1<<20), 16<<20)
@@ -31,21 +31,22 @@ func summarizeFile(path string, w io.Writer) error {
 		if err := json.Unmarshal(sc.Bytes(), r); err != nil {
 			return fmt.Errorf("%s: %w", path, err)
 		}
-		if _, ok := runs[r.Label]; !ok {
-			labels = append(labels, r.Label)
+		cell := fmt.Sprintf("%s|%d|%g", r.Label, r.Clients, r.Rate)
+		if _, ok := runs[cell]; !ok {
+			cells = append(cells, cell)
 		}
-		runs[r.Label] = append(runs[r.Label], r)
+		runs[cell] = append(runs[cell], r)
 	}
 	if err := sc.Err(); err != nil {
 		return err
 	}
 	fmt.Fprintln(w, "| cell | runs | clients × msg/s | delivered / expected | lost | dup + reordered | p50 | p90 | p99 | max | deliveries/s | dropped | CPU s: chats | CPU s: load | window s | peak RSS MiB: chat, load |")
 	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
-	for _, label := range labels {
-		rs := runs[label]
+	for _, cell := range cells {
+		rs := runs[cell]
 		col := func(format string, v func(*result) float64) string { return spread(rs, format, v) }
 		fmt.Fprintf(w, "| %s | %d | %d × %g | %s / %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s, %s |\n",
-			orDash(label), len(rs), rs[0].Clients, rs[0].Rate,
+			orDash(rs[0].Label), len(rs), rs[0].Clients, rs[0].Rate,
 			col("%.0f", func(r *result) float64 { return float64(r.Delivered) }),
 			col("%.0f", func(r *result) float64 { return float64(r.Expected) }),
 			col("%.0f", func(r *result) float64 { return float64(r.Lost) }),

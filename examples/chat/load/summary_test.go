@@ -28,12 +28,16 @@ func TestSummarizeFile(t *testing.T) {
 	if err := (&result{Label: "b", Clients: 10, Rate: 1}).appendJSON(path); err != nil {
 		t.Fatal(err)
 	}
+	if err := (&result{Label: "a", Clients: 1000, Rate: 50}).appendJSON(path); err != nil {
+		t.Fatal(err)
+	}
 	var out strings.Builder
 	if err := summarizeFile(path, &out); err != nil {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
-	if len(lines) != 4 || !strings.HasPrefix(lines[2], "| a | 3 | 1000 × 100 |") || !strings.HasPrefix(lines[3], "| b | 1 |") {
+	if len(lines) != 5 || !strings.HasPrefix(lines[2], "| a | 3 | 1000 × 100 |") ||
+		!strings.HasPrefix(lines[3], "| b | 1 |") || !strings.HasPrefix(lines[4], "| a | 1 | 1000 × 50 |") {
 		t.Fatalf("summary:\n%s", out.String())
 	}
 	if !strings.Contains(lines[2], "| 20.0 ms (10.0–30.0) |") || !strings.Contains(lines[2], "| 6.0 |") {

@@ -6,14 +6,16 @@ import (
 	"strconv"
 )
 
-// A load message's text is "L <publisher> <seq> <sent> <padding>", where
-// sent is the send time in Unix nanoseconds: readers in this process time
-// it against the same clock. The sync message, which tells when the joins'
-// backlog has drained, is "S". Both are plain ASCII without quotes or
-// backslashes, so the chat's JSON carries them unescaped.
+// A load message's text is "L <window> <publisher> <seq> <sent> <padding>",
+// where sent is the send time in Unix nanoseconds: readers in this process
+// time it against the same clock. A window's sync message, sent before its
+// load messages, is "S <window>": once every member has it, what was sent
+// before (the joins, an earlier window's backlog) has been delivered. Both
+// are plain ASCII without quotes or backslashes, so the chat's JSON carries
+// them unescaped.
 const (
 	loadPrefix = "L "
-	syncText   = "S"
+	syncPrefix = "S "
 )
 
 // padding fills a text out to the asked size with words, so that it
@@ -21,11 +23,14 @@ const (
 const padding = "the quick brown fox jumps over the lazy dog while a chat room " +
 	"of ten thousand members reads along and every one of them gets each line "
 
-// appendLoadText appends the text of message seq of publisher pub, sent at
-// Unix nanosecond sent, padded to size bytes when it is shorter.
-func appendLoadText(b []byte, pub int, seq, sent int64, size int) []byte {
+// appendLoadText appends the text of message seq of publisher pub in
+// window win, sent at Unix nanosecond sent, padded to size bytes when it is
+// shorter.
+func appendLoadText(b []byte, win, pub int, seq, sent int64, size int) []byte {
 	start := len(b)
 	b = append(b, loadPrefix...)
+	b = strconv.AppendInt(b, int64(win), 10)
+	b = append(b, ' ')
 	b = strconv.AppendInt(b, int64(pub), 10)
 	b = append(b, ' ')
 	b = strconv.AppendInt(b, seq, 10)
@@ -58,24 +63,41 @@ func eventText(data []byte) []byte {
 	return text
 }
 
-// parseLoadText returns the publisher, sequence number and send time of a
-// load message's text; ok is false for any other text.
-func parseLoadText(text []byte) (pub int, seq, sent int64, ok bool) {
+// parseLoadText returns the window, publisher, sequence number and send
+// time of a load message's text; ok is false for any other text.
+func parseLoadText(text []byte) (win, pub int, seq, sent int64, ok bool) {
 	rest, found := bytes.CutPrefix(text, []byte(loadPrefix))
 	if !found {
-		return 0, 0, 0, false
+		return 0, 0, 0, 0, false
 	}
-	var nums [3]int64
+	var nums [4]int64
 	for i := range nums {
 		var field []byte
 		field, rest, _ = bytes.Cut(rest, []byte(" "))
 		n, ok := parseDecimal(field)
-		if !ok {
-			return 0, 0, 0, false
+		if !ok || i < 2 && n > math.MaxInt32 {
+			return 0, 0, 0, 0, false
 		}
 		nums[i] = n
 	}
-	return int(nums[0]), nums[1], nums[2], true
+	return int(nums[0]), int(nums[1]), nums[2], nums[3], true
+}
+
+// syncText is the text of window win's sync message.
+func syncText(win int) string { return syncPrefix + strconv.Itoa(win) }
+
+// parseSyncText returns the window of a sync message's text; ok is false
+// for any other text.
+func parseSyncText(text []byte) (win int, ok bool) {
+	rest, found := bytes.CutPrefix(text, []byte(syncPrefix))
+	if !found {
+		return 0, false
+	}
+	n, ok := parseDecimal(rest)
+	if !ok || n > math.MaxInt32 {
+		return 0, false
+	}
+	return int(n), true
 }
 
 // parseDecimal parses a non-negative decimal that fits an int64.
