@@ -24,8 +24,10 @@ func (r *result) print(w io.Writer) {
 	fmt.Fprintf(w, "clients    connected %d (dial failures %d%s) in %.1fs; in the room %d; sync %.1fs (all synced: %v)\n",
 		r.Connected, r.DialFailed, orEmpty("; first: ", r.DialErr), r.JoinSecs, r.Joined, r.SettleSecs, r.Settled)
 	fmt.Fprintf(w, "messages   sent %d (publishers at most %.1f ms late%s)\n", r.Sent, r.MaxPubLagMs, orEmpty("; error: ", r.PubErr))
-	fmt.Fprintf(w, "deliveries expected %d, received %d, lost %d, duplicated %d, out of order %d, garbled %d, stale %d; all in: %v\n",
-		r.Expected, r.Delivered, r.Lost, r.Duplicates, r.Reordered, r.Garbled, r.Stale, r.Drained)
+	fmt.Fprintf(w, "deliveries expected %d, received %d, duplicated %d, out of order %d, garbled %d, stale %d; all in: %v\n",
+		r.Expected, r.Delivered, r.Duplicates, r.Reordered, r.Garbled, r.Stale, r.Drained)
+	fmt.Fprintf(w, "missing    %d: %d in gaps (dropped: later ones arrived), %d after a client's last arrival (in flight, or dropped, when the wait ended)\n",
+		r.Lost, r.Gaps, r.Tail)
 	fmt.Fprintf(w, "latency    p50 %s  p90 %s  p99 %s  max %s\n",
 		fmtMs(r.Latency.P50), fmtMs(r.Latency.P90), fmtMs(r.Latency.P99), fmtMs(r.Latency.Max))
 	fmt.Fprintf(w, "rate       %.0f deliveries/s (first send to last delivery, %.1fs; window %.1fs)\n",

@@ -35,7 +35,9 @@ type result struct {
 	Sent       int64 `json:"sent"`
 	Expected   int64 `json:"expected"`
 	Delivered  int64 `json:"delivered"`
-	Lost       int64 `json:"lost"`
+	Lost       int64 `json:"lost"` // Gaps + Tail
+	Gaps       int64 `json:"gaps"` // missing below a client's highest arrival: dropped
+	Tail       int64 `json:"tail"` // missing above it: perhaps still on their way when the wait ended
 	Duplicates int64 `json:"duplicates"`
 	Reordered  int64 `json:"reordered"`
 	Garbled    int64 `json:"garbled"`
@@ -97,7 +99,10 @@ func (r *result) account(clients []*client, sent []int64) {
 		c.mu.Lock()
 		for p, t := range c.tallies {
 			r.Expected += sent[p]
-			r.Lost += t.missing(sent[p])
+			gaps, tail := t.missing(sent[p])
+			r.Gaps += gaps
+			r.Tail += tail
+			r.Lost += gaps + tail
 			r.Duplicates += t.duplicates
 			r.Reordered += t.reordered
 		}

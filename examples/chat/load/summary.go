@@ -40,7 +40,7 @@ func summarizeFile(path string, w io.Writer) error {
 	if err := sc.Err(); err != nil {
 		return err
 	}
-	fmt.Fprintln(w, "| cell | runs | clients × msg/s | delivered / expected | lost | dup + reordered | p50 | p90 | p99 | max | deliveries/s | dropped | CPU s: chats | CPU s: load | window s | peak RSS MiB: chat, load |")
+	fmt.Fprintln(w, "| cell | runs | clients × msg/s | delivered / expected | missing: gaps + tail | dup + reordered | p50 | p90 | p99 | max | deliveries/s | dropped | CPU s: chats | CPU s: load | window s | peak RSS MiB: chat, load |")
 	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 	for _, cell := range cells {
 		rs := runs[cell]
@@ -49,7 +49,8 @@ func summarizeFile(path string, w io.Writer) error {
 			orDash(rs[0].Label), len(rs), rs[0].Clients, rs[0].Rate,
 			col("%.0f", func(r *result) float64 { return float64(r.Delivered) }),
 			col("%.0f", func(r *result) float64 { return float64(r.Expected) }),
-			col("%.0f", func(r *result) float64 { return float64(r.Lost) }),
+			col("%.0f", func(r *result) float64 { return float64(r.Gaps) })+" + "+
+				col("%.0f", func(r *result) float64 { return float64(r.Tail) }),
 			col("%.0f", func(r *result) float64 { return float64(r.Duplicates + r.Reordered) }),
 			col("%.1f ms", func(r *result) float64 { return r.Latency.P50 }),
 			col("%.1f ms", func(r *result) float64 { return r.Latency.P90 }),

@@ -42,13 +42,19 @@ func (t *tally) add(seq int64) bool {
 }
 
 // missing returns how many of the sequence numbers 0 to sent-1 have not
-// arrived.
-func (t *tally) missing(sent int64) int64 {
-	var have int64
+// arrived, in two parts: gaps, below the highest that did arrive, which a
+// chat delivering in order has dropped; and tail, above it, which may
+// only have been still on their way when the run stopped waiting.
+func (t *tally) missing(sent int64) (gaps, tail int64) {
 	for s := range sent {
 		if w := int(s / 64); w < len(t.seen) && t.seen[w]&(1<<(s%64)) != 0 {
-			have++
+			continue
+		}
+		if s < t.highest {
+			gaps++
+		} else {
+			tail++
 		}
 	}
-	return sent - have
+	return gaps, tail
 }

@@ -9,11 +9,11 @@ func TestTallyInOrder(t *testing.T) {
 			t.Fatalf("seq %d not a first arrival", s)
 		}
 	}
-	if tl.distinct != 200 || tl.duplicates != 0 || tl.reordered != 0 || tl.missing(200) != 0 {
+	if g, tail := tl.missing(200); tl.distinct != 200 || tl.duplicates != 0 || tl.reordered != 0 || g+tail != 0 {
 		t.Fatalf("%+v", tl)
 	}
-	if tl.missing(250) != 50 {
-		t.Fatalf("missing(250) = %d, want 50", tl.missing(250))
+	if g, tail := tl.missing(250); g != 0 || tail != 50 {
+		t.Fatalf("missing(250) = %d, %d, want 0, 50", g, tail)
 	}
 }
 
@@ -26,9 +26,14 @@ func TestTallyLossDuplicatesReorder(t *testing.T) {
 	if tl.distinct != 11 || tl.duplicates != 2 || tl.reordered != 1 {
 		t.Fatalf("distinct %d duplicates %d reordered %d, want 11 2 1", tl.distinct, tl.duplicates, tl.reordered)
 	}
-	// Sent 0..65: missing 3 and 10..63.
-	if got := tl.missing(66); got != 1+54 {
-		t.Fatalf("missing(66) = %d, want 55", got)
+	// Sent 0..69: missing 3 and 10..63 below the highest, 65, and 66..69
+	// above it.
+	if g, tail := tl.missing(70); g != 1+54 || tail != 4 {
+		t.Fatalf("missing(70) = %d, %d, want 55, 4", g, tail)
+	}
+	none := newTally()
+	if g, tail := none.missing(3); g != 0 || tail != 3 {
+		t.Fatalf("nothing arrived: missing(3) = %d, %d, want 0, 3", g, tail)
 	}
 	if tl.add(-1) {
 		t.Fatal("a negative sequence number counted")
