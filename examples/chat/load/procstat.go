@@ -87,3 +87,27 @@ func raiseFileLimit() (uint64, error) {
 	}
 	return lim.Cur, nil
 }
+
+// machineCPU returns the CPU time the whole machine has spent busy so far,
+// and the time its virtual CPUs waited for the host (steal), from the
+// first line of /proc/stat: what the run's own processes did not use of
+// the busy time, someone else did.
+func machineCPU() (busy, steal time.Duration, err error) {
+	data, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, 0, err
+	}
+	line, _, _ := strings.Cut(string(data), "\n")
+	fields := strings.Fields(line)
+	if len(fields) < 9 || fields[0] != "cpu" {
+		return 0, 0, fmt.Errorf("/proc/stat: unexpected first line %q", line)
+	}
+	var ticks [8]int64 // user nice system idle iowait irq softirq steal
+	for i := range ticks {
+		if ticks[i], err = strconv.ParseInt(fields[1+i], 10, 64); err != nil {
+			return 0, 0, fmt.Errorf("/proc/stat: %w", err)
+		}
+	}
+	busyTicks := ticks[0] + ticks[1] + ticks[2] + ticks[5] + ticks[6]
+	return time.Duration(busyTicks) * time.Second / userHZ, time.Duration(ticks[7]) * time.Second / userHZ, nil
+}

@@ -47,6 +47,7 @@ func (r *result) print(w io.Writer) {
 	fmt.Fprintf(w, "cpu        chats %s = %.1fs, load %.1fs, over a %.1fs window (%.0f%% of %d CPUs)\n",
 		joinFloats(r.ChatCPU, "%.1fs"), chatCPU, r.LoadCPU, r.WindowSecs,
 		100*(chatCPU+r.LoadCPU)/(r.WindowSecs*float64(r.CPUs)), r.CPUs)
+	fmt.Fprintf(w, "machine    others %.1fs (busy time not the run's processes'), steal %.1fs\n", r.OthersCPU, r.StealCPU)
 	fmt.Fprintf(w, "peak rss   chats %s MiB, load %.0f MiB; killed after SIGTERM: %d\n",
 		joinFloats(r.ChatRSS, "%.0f"), r.LoadRSS, r.Killed)
 	fmt.Fprintf(w, "per second (latency of the messages sent in it; deliveries received in it)\n")

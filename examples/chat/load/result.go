@@ -60,7 +60,9 @@ type result struct {
 	ChatRSS      []float64 `json:"chat_peak_rss_mib"`
 	LoadCPU      float64   `json:"load_cpu_s"`
 	LoadRSS      float64   `json:"load_peak_rss_mib"`
-	Killed       int       `json:"killed"` // chat processes that needed a kill after SIGTERM
+	OthersCPU    float64   `json:"others_cpu_s"` // the machine's busy time less the run's processes': kernel threads, other work
+	StealCPU     float64   `json:"steal_s"`      // time the virtual CPUs waited for the host
+	Killed       int       `json:"killed"`       // chat processes that needed a kill after SIGTERM
 }
 
 // latency is a distribution's summary, in milliseconds.

@@ -48,6 +48,7 @@ func measure(ctx context.Context, cfg *config, k int, rate float64, procs []*cha
 		return nil, err
 	}
 	cpu0, self0 := chatCPU(procs), selfCPU()
+	busy0, steal0, _ := machineCPU()
 	start := time.Now().Add(10 * time.Millisecond)
 	rec.start.Store(start.UnixNano())
 	fmt.Fprintf(log, "window %d: sending %d messages at %g/s from %d publishers to %d members\n",
@@ -65,6 +66,7 @@ func measure(ctx context.Context, cfg *config, k int, rate float64, procs []*cha
 	_, res.Drained = waitCount(ctx, "delivered", &rec.delivered, res.Sent*int64(len(members)), cfg.drain, log)
 	end := time.Now()
 	cpu1, self1 := chatCPU(procs), selfCPU()
+	busy1, steal1, _ := machineCPU()
 	if err := prof.stop(); err != nil {
 		fmt.Fprintln(log, "profile:", err)
 	}
@@ -79,6 +81,8 @@ func measure(ctx context.Context, cfg *config, k int, rate float64, procs []*cha
 		res.ChatRSS = append(res.ChatRSS, mib(rss))
 	}
 	res.LoadCPU = (self1 - self0).Seconds()
+	res.OthersCPU = (busy1 - busy0).Seconds() - sum(res.ChatCPU) - res.LoadCPU
+	res.StealCPU = (steal1 - steal0).Seconds()
 	if rss, err := procPeakRSS(os.Getpid()); err == nil {
 		res.LoadRSS = mib(rss)
 	}
