@@ -90,8 +90,12 @@ func (c *client) onMessage(_ websocket.MessageType, r io.Reader) {
 	}
 	text := eventText(b)
 	if win, pub, seq, sent, ok := parseLoadText(text); ok {
-		if win != rec.index {
+		switch {
+		case win != rec.index:
 			rec.stale.Add(1)
+			return
+		case rec.closed.Load():
+			rec.late.Add(1)
 			return
 		}
 		c.delivery(rec, pub, seq, sent, now)

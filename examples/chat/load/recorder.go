@@ -37,6 +37,12 @@ type recorder struct {
 	synced    atomic.Int64 // clients that have seen the window's sync message
 	garbled   atomic.Int64 // load messages whose publisher is not one of the run's
 	stale     atomic.Int64 // load messages of an earlier window that arrived in this one
+
+	// closed is set when the run stops waiting: later arrivals count as
+	// late, so that what the result calls delivered is what arrived within
+	// the window. (A reader past the check as it is set may still add one.)
+	closed atomic.Bool
+	late   atomic.Int64
 }
 
 // newRecorder returns the recorder of window index, for sendSeconds

@@ -24,8 +24,8 @@ func (r *result) print(w io.Writer) {
 	fmt.Fprintf(w, "clients    connected %d (dial failures %d%s) in %.1fs; in the room %d; sync %.1fs (all synced: %v)\n",
 		r.Connected, r.DialFailed, orEmpty("; first: ", r.DialErr), r.JoinSecs, r.Joined, r.SettleSecs, r.Settled)
 	fmt.Fprintf(w, "messages   sent %d (publishers at most %.1f ms late%s)\n", r.Sent, r.MaxPubLagMs, orEmpty("; error: ", r.PubErr))
-	fmt.Fprintf(w, "deliveries expected %d, received %d, duplicated %d, out of order %d, garbled %d, stale %d; all in: %v\n",
-		r.Expected, r.Delivered, r.Duplicates, r.Reordered, r.Garbled, r.Stale, r.Drained)
+	fmt.Fprintf(w, "deliveries expected %d, received %d, duplicated %d, out of order %d, garbled %d, stale %d, late %d; all in: %v\n",
+		r.Expected, r.Delivered, r.Duplicates, r.Reordered, r.Garbled, r.Stale, r.Late, r.Drained)
 	fmt.Fprintf(w, "missing    %d: %d in gaps (dropped: later ones arrived), %d after a client's last arrival (in flight, or dropped, when the wait ended)\n",
 		r.Lost, r.Gaps, r.Tail)
 	fmt.Fprintf(w, "latency    p50 %s  p90 %s  p99 %s  max %s\n",
@@ -47,7 +47,7 @@ func (r *result) print(w io.Writer) {
 	fmt.Fprintf(w, "cpu        chats %s = %.1fs, load %.1fs, over a %.1fs window (%.0f%% of %d CPUs)\n",
 		joinFloats(r.ChatCPU, "%.1fs"), chatCPU, r.LoadCPU, r.WindowSecs,
 		100*(chatCPU+r.LoadCPU)/(r.WindowSecs*float64(r.CPUs)), r.CPUs)
-	fmt.Fprintf(w, "machine    others %.1fs (busy time not the run's processes'), steal %.1fs\n", r.OthersCPU, r.StealCPU)
+	fmt.Fprintf(w, "machine    ksoftirqd %.1fs, others %.1fs (busy time of neither), steal %.1fs\n", r.SoftirqCPU, r.OthersCPU, r.StealCPU)
 	fmt.Fprintf(w, "peak rss   chats %s MiB, load %.0f MiB; killed after SIGTERM: %d\n",
 		joinFloats(r.ChatRSS, "%.0f"), r.LoadRSS, r.Killed)
 	fmt.Fprintf(w, "per second (latency of the messages sent in it; deliveries received in it)\n")

@@ -42,6 +42,7 @@ type result struct {
 	Reordered  int64 `json:"reordered"`
 	Garbled    int64 `json:"garbled"`
 	Stale      int64 `json:"stale"`   // an earlier window's messages that arrived in this one
+	Late       int64 `json:"late"`    // arrivals after the window ended, until its result was taken
 	Drained    bool  `json:"drained"` // everything arrived within the drain wait
 
 	EndedEarly int            `json:"ended_early"` // members whose connection ended during the window
@@ -60,9 +61,10 @@ type result struct {
 	ChatRSS      []float64 `json:"chat_peak_rss_mib"`
 	LoadCPU      float64   `json:"load_cpu_s"`
 	LoadRSS      float64   `json:"load_peak_rss_mib"`
-	OthersCPU    float64   `json:"others_cpu_s"` // the machine's busy time less the run's processes': kernel threads, other work
-	StealCPU     float64   `json:"steal_s"`      // time the virtual CPUs waited for the host
-	Killed       int       `json:"killed"`       // chat processes that needed a kill after SIGTERM
+	SoftirqCPU   float64   `json:"softirq_cpu_s"` // the kernel's ksoftirqd threads: network work deferred from the run's system calls
+	OthersCPU    float64   `json:"others_cpu_s"`  // the machine's busy time less the run's processes' and ksoftirqd's: other work
+	StealCPU     float64   `json:"steal_s"`       // time the virtual CPUs waited for the host
+	Killed       int       `json:"killed"`        // chat processes that needed a kill after SIGTERM
 }
 
 // latency is a distribution's summary, in milliseconds.
@@ -136,6 +138,7 @@ func (r *result) finish(rec *recorder) {
 	r.Delivered = rec.delivered.Load()
 	r.Garbled = rec.garbled.Load()
 	r.Stale = rec.stale.Load()
+	r.Late = rec.late.Load()
 	r.Latency = summarize(&rec.all)
 	if r.DeliverySecs > 0 {
 		r.PerSec = float64(r.Delivered) / r.DeliverySecs

@@ -40,7 +40,7 @@ func summarizeFile(path string, w io.Writer) error {
 	if err := sc.Err(); err != nil {
 		return err
 	}
-	fmt.Fprintln(w, "| cell | runs | clients × msg/s | delivered / expected | missing: gaps + tail | dup + reordered | p50 | p90 | p99 | max | deliveries/s | dropped | CPU s: chats | CPU s: load | CPU s: others | window s | peak RSS MiB: chat, load |")
+	fmt.Fprintln(w, "| cell | runs | clients × msg/s | delivered / expected | missing: gaps + tail | dup + reordered | p50 | p90 | p99 | max | deliveries/s | dropped | CPU s: chats | CPU s: load | CPU s: ksoftirqd, others | window s | peak RSS MiB: chat, load |")
 	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 	for _, cell := range cells {
 		rs := runs[cell]
@@ -60,7 +60,8 @@ func summarizeFile(path string, w io.Writer) error {
 			col("%.0f", func(r *result) float64 { return float64(r.EndedEarly) }),
 			col("%.1f", func(r *result) float64 { return sum(r.ChatCPU) }),
 			col("%.1f", func(r *result) float64 { return r.LoadCPU }),
-			col("%.1f", func(r *result) float64 { return r.OthersCPU }),
+			col("%.1f", func(r *result) float64 { return r.SoftirqCPU })+", "+
+				col("%.1f", func(r *result) float64 { return r.OthersCPU }),
 			col("%.1f", func(r *result) float64 { return r.WindowSecs }),
 			col("%.0f", func(r *result) float64 { return slices.Max(append([]float64{0}, r.ChatRSS...)) }),
 			col("%.0f", func(r *result) float64 { return r.LoadRSS }))

@@ -49,6 +49,7 @@ func measure(ctx context.Context, cfg *config, k int, rate float64, procs []*cha
 	}
 	cpu0, self0 := chatCPU(procs), selfCPU()
 	busy0, steal0, _ := machineCPU()
+	soft0 := softirqCPU()
 	start := time.Now().Add(10 * time.Millisecond)
 	rec.start.Store(start.UnixNano())
 	fmt.Fprintf(log, "window %d: sending %d messages at %g/s from %d publishers to %d members\n",
@@ -65,8 +66,10 @@ func measure(ctx context.Context, cfg *config, k int, rate float64, procs []*cha
 	res.MaxPubLagMs = ms(time.Duration(st.maxLag.Load()))
 	_, res.Drained = waitCount(ctx, "delivered", &rec.delivered, res.Sent*int64(len(members)), cfg.drain, log)
 	end := time.Now()
+	rec.closed.Store(true) // what arrives from now on is counted late, not delivered
 	cpu1, self1 := chatCPU(procs), selfCPU()
 	busy1, steal1, _ := machineCPU()
+	soft1 := softirqCPU()
 	if err := prof.stop(); err != nil {
 		fmt.Fprintln(log, "profile:", err)
 	}
@@ -81,7 +84,8 @@ func measure(ctx context.Context, cfg *config, k int, rate float64, procs []*cha
 		res.ChatRSS = append(res.ChatRSS, mib(rss))
 	}
 	res.LoadCPU = (self1 - self0).Seconds()
-	res.OthersCPU = (busy1 - busy0).Seconds() - sum(res.ChatCPU) - res.LoadCPU
+	res.SoftirqCPU = (soft1 - soft0).Seconds()
+	res.OthersCPU = (busy1 - busy0).Seconds() - sum(res.ChatCPU) - res.LoadCPU - res.SoftirqCPU
 	res.StealCPU = (steal1 - steal0).Seconds()
 	if rss, err := procPeakRSS(os.Getpid()); err == nil {
 		res.LoadRSS = mib(rss)
