@@ -93,27 +93,7 @@ func TestCloseStorm(t *testing.T) {
 	for _, lib := range allServers() {
 		t.Run(lib, func(t *testing.T) {
 			t.Parallel()
-			s, err := startEcho(lib)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer s.Close()
-			d := newLoadDialer(lib)
-			defer d.close()
-			clients := make([]*wsClient, n)
-			for i := range clients {
-				c, err := d.dial(s.Addr(), nil, 4096, 10*time.Second, compressNone)
-				if err != nil {
-					t.Fatal(err)
-				}
-				_ = c.nc.SetDeadline(time.Now().Add(10 * time.Second))
-				// A round trip: the server has registered the connection
-				// before it echoes.
-				if err := c.roundTrip(opBinary, []byte("hello")); err != nil {
-					t.Fatal(err)
-				}
-				clients[i] = c
-			}
+			s, clients := startDialed(t, lib, n, compressNone, 10*time.Second, true)
 			if got := s.live(); got != n {
 				t.Fatalf("server tracks %d connections, want %d", got, n)
 			}
@@ -479,4 +459,36 @@ func TestReadmeSections(t *testing.T) {
 			t.Errorf("README.md does not hold %q once", want)
 		}
 	}
+}
+
+// startDialed starts lib's echo server and dials n clients to it the way
+// its variant says, offering offer, each with a deadline of wait; with
+// registered, each makes a round trip, so that the server has registered
+// it before the test goes on. The server, its dialer and the clients end
+// with the test.
+func startDialed(t *testing.T, lib string, n int, offer compression, wait time.Duration, registered bool) (*echoServer, []*wsClient) {
+	t.Helper()
+	s, err := startEcho(lib)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	d := newLoadDialer(lib)
+	t.Cleanup(d.close)
+	clients := make([]*wsClient, n)
+	for i := range clients {
+		c, err := d.dial(s.Addr(), nil, 4096, 10*time.Second, offer)
+		if err != nil {
+			t.Fatalf("dial %d: %v", i, err)
+		}
+		t.Cleanup(func() { c.nc.Close() })
+		_ = c.nc.SetDeadline(time.Now().Add(wait))
+		if registered {
+			if err := c.roundTrip(opBinary, []byte("hello")); err != nil {
+				t.Fatal(err)
+			}
+		}
+		clients[i] = c
+	}
+	return s, clients
 }

@@ -23,27 +23,7 @@ func TestBroadcast(t *testing.T) {
 	for _, lib := range libs {
 		t.Run(lib, func(t *testing.T) {
 			t.Parallel()
-			s, err := startEcho(lib)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer s.Close()
-			d := newLoadDialer(lib)
-			defer d.close()
-			cs := make([]*wsClient, clients)
-			for i := range cs {
-				c, err := d.dial(s.Addr(), nil, 4096, 10*time.Second, deflateMode(lib))
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer c.nc.Close()
-				_ = c.nc.SetDeadline(time.Now().Add(20 * time.Second))
-				// The server has registered the connection before it echoes.
-				if err := c.roundTrip(opBinary, []byte("hello")); err != nil {
-					t.Fatal(err)
-				}
-				cs[i] = c
-			}
+			s, cs := startDialed(t, lib, clients, deflateMode(lib), 20*time.Second, true)
 			for _, size := range []int{16, 1 << 10} {
 				want := broadcastMessages(count, size)
 				errs := make([]error, clients)

@@ -18,22 +18,7 @@ func TestH2(t *testing.T) {
 	for _, lib := range []string{"ours-h2", "ours-h2-mux"} {
 		t.Run(lib, func(t *testing.T) {
 			t.Parallel()
-			s, err := startEcho(lib)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer s.Close()
-			d := newLoadDialer(lib)
-			defer d.close()
-			clients := make([]*wsClient, n)
-			for i := range clients {
-				c, err := d.dial(s.Addr(), nil, 4096, 10*time.Second, compressNone)
-				if err != nil {
-					t.Fatalf("dial %d: %v", i, err)
-				}
-				_ = c.nc.SetDeadline(time.Now().Add(10 * time.Second))
-				clients[i] = c
-			}
+			s, clients := startDialed(t, lib, n, compressNone, 10*time.Second, false)
 			wantTCP := int64(n)
 			if lib == "ours-h2-mux" {
 				wantTCP = 1
